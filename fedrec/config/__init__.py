@@ -1,0 +1,33 @@
+"""Typed experiment configuration and its conversions."""
+
+from fedrec.config.load import (
+    ConfigError,
+    config_from_dict,
+    config_to_yaml,
+    from_run_config,
+    load_config,
+    to_run_config,
+)
+from fedrec.config.schema import (
+    DataConfig,
+    EvalConfig,
+    ExperimentConfig,
+    FederationConfig,
+    FedRAPConfig,
+    SyntheticConfig,
+)
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "EvalConfig",
+    "ExperimentConfig",
+    "FedRAPConfig",
+    "FederationConfig",
+    "SyntheticConfig",
+    "config_from_dict",
+    "config_to_yaml",
+    "from_run_config",
+    "load_config",
+    "to_run_config",
+]

@@ -1,0 +1,125 @@
+"""Build an :class:`ExperimentConfig` from defaults, a YAML file and ``key=value`` overrides.
+
+This module is also the one boundary to Flower's flat ``run_config`` (:func:`to_run_config` and
+:func:`from_run_config`); nothing else converts between the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from fedrec.config.schema import ExperimentConfig
+
+RUN_CONFIG_KEY = "experiment"
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown, has the wrong type, or a file cannot be read."""
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Merge the defaults, an optional YAML file and ``key=value`` overrides, in that order.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Experiment YAML holding only what differs from the defaults.
+    overrides : sequence of str
+        Dotted ``key=value`` items, applied last.
+
+    Returns
+    -------
+    ExperimentConfig
+        The validated, frozen configuration.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key, a wrong type or value, or an unreadable file; the message names the key.
+    """
+    layers: list[DictConfig] = []
+    if path is not None:
+        layers.append(_read_yaml(Path(path)))
+    bad = [item for item in overrides if "=" not in item]
+    if bad:
+        raise ConfigError(f"overrides must be key=value, got {bad}")
+    layers.append(OmegaConf.from_dotlist(list(overrides)))
+    return _merge(layers)
+
+
+def config_from_dict(values: Mapping[str, Any]) -> ExperimentConfig:
+    """Validate a nested mapping (as found in a saved ``config.yaml``) into a config."""
+    return _merge([OmegaConf.create(dict(values))])
+
+
+def config_to_yaml(config: ExperimentConfig) -> str:
+    """Serialise a config to YAML (the form saved in every run folder)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(config))
+
+
+def to_run_config(config: ExperimentConfig) -> dict[str, str]:
+    """Flatten a config into Flower's ``run_config`` (one YAML string under one key)."""
+    return {RUN_CONFIG_KEY: config_to_yaml(config)}
+
+
+def from_run_config(run_config: Mapping[str, Any]) -> ExperimentConfig:
+    """Rebuild the typed config from Flower's ``run_config``; an empty value means defaults."""
+    text = str(run_config.get(RUN_CONFIG_KEY, "") or "")
+    if not text.strip():
+        return ExperimentConfig()
+    if text.strip().endswith((".yaml", ".yml")):
+        return load_config(text.strip())
+    return _merge([_parse_yaml_text(text, "run_config")])
+
+
+def _read_yaml(path: Path) -> DictConfig:
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    return _parse_yaml_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def _parse_yaml_text(text: str, origin: str) -> DictConfig:
+    try:
+        loaded = OmegaConf.create(text)
+    except Exception as exc:  # yaml's own errors are not OmegaConf exceptions
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"{origin}: expected a mapping of keys at the top level")
+    return loaded
+
+
+def _merge(layers: Sequence[DictConfig]) -> ExperimentConfig:
+    base = OmegaConf.structured(ExperimentConfig)
+    try:
+        merged = OmegaConf.merge(base, *layers)
+        config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        reason = str(exc).splitlines()[0]
+        raise ConfigError(f"config key '{key}': {reason}") from exc
+    assert isinstance(config, ExperimentConfig)
+    _check_ranges(config)
+    return config
+
+
+def _check_ranges(config: ExperimentConfig) -> None:
+    checks = {
+        "rounds": config.rounds >= 1,
+        "federation.num_nodes": config.federation.num_nodes >= 1,
+        "federation.participation": 0.0 < config.federation.participation <= 1.0,
+        "federation.cohort_size": config.federation.cohort_size >= 1,
+        "fedrap.dim": config.fedrap.dim >= 1,
+        "fedrap.local_epochs": config.fedrap.local_epochs >= 1,
+        "fedrap.batch_size": config.fedrap.batch_size >= 1,
+        "fedrap.num_negatives": config.fedrap.num_negatives >= 0,
+        "eval.top_k": config.eval.top_k >= 1,
+        "eval.every": config.eval.every >= 1,
+    }
+    wrong = [key for key, ok in checks.items() if not ok]
+    if wrong:
+        raise ConfigError(f"config key '{wrong[0]}': value out of range")

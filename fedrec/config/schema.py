@@ -1,0 +1,95 @@
+"""Typed configuration of an experiment: frozen dataclasses, merged by OmegaConf.
+
+Every key is documented in the README's configuration table. The top level holds what users change
+most (``dataset``, ``protocol``, ``algorithm``, ``rounds``, ``seed``, ``output_dir``); the rest is
+grouped by concern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Protocol = Literal["strict", "legacy"]
+Curriculum = Literal["reference", "fixed", "tanh", "sin", "square", "frac"]
+Regulariser = Literal["l1", "l2"]
+Selection = Literal["validation", "test"]
+Aggregation = Literal["mean", "weighted"]
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Size of the generated dataset used when ``dataset=synthetic``."""
+
+    n_users: int = 200
+    n_items: int = 300
+    mean_interactions: int = 20
+    popularity_skew: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and how it is split."""
+
+    path: str | None = None
+    min_interactions: int = 10
+    eval_negatives: int = 99
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+
+@dataclass(frozen=True)
+class FedRAPConfig:
+    """FedRAP hyperparameters; defaults are those of the reference code (mtics/FedRAP)."""
+
+    dim: int = 32
+    lr_head: float = 0.5
+    lr_embedding: float = 200.0
+    weight_decay: float = 1e-4
+    local_epochs: int = 10
+    batch_size: int = 2048
+    tol: float = 1e-4
+    batch_lr_decay: float = 0.95
+    round_lr_decay: float = 0.97
+    num_negatives: int = 4
+    lam: float = 0.1
+    mu: float = 0.1
+    regulariser: Regulariser = "l1"
+    curriculum: Curriculum = "reference"
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    """How the simulated federation is laid out on Flower."""
+
+    num_nodes: int = 2
+    participation: float = 1.0
+    aggregation: Aggregation = "mean"
+    node_cpus: int = 1
+    cohort_size: int = 1024
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Metrics and model selection."""
+
+    top_k: int = 10
+    selection: Selection = "validation"
+    every: int = 1
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: everything a run needs, saved with its results."""
+
+    dataset: str = "ml-100k"
+    protocol: Protocol = "strict"
+    algorithm: str = "fedrap"
+    rounds: int = 100
+    seed: int = 0
+    output_dir: str = "runs"
+    run_name: str = ""
+    progress: bool = True
+    data: DataConfig = field(default_factory=DataConfig)
+    fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)

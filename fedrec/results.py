@@ -1,0 +1,125 @@
+"""The run folder: resolved config, one JSON line per round, per-user ranks, and the summary.
+
+Every summary records its protocol (negative sampling, candidates, tie rule, selection rule), so
+a number read later can always be traced to how it was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fedrec.config.load import config_to_yaml
+from fedrec.config.schema import ExperimentConfig
+
+
+class RunFolder:
+    """Writes one run's artefacts under ``path``.
+
+    Parameters
+    ----------
+    path : Path
+        The run folder (created if missing).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "ranks").mkdir(exist_ok=True)
+
+    @property
+    def state_dir(self) -> Path:
+        """Folder of the simulated clients' private state."""
+        return self.path / "client_state"
+
+    def write_config(self, cfg: ExperimentConfig) -> None:
+        """Save the resolved config as ``config.yaml``."""
+        (self.path / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
+
+    def append_round(self, record: dict[str, Any]) -> None:
+        """Append one round's record to ``metrics.jsonl``."""
+        with (self.path / "metrics.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def save_ranks(self, server_round: int, ranks: dict[str, np.ndarray]) -> None:
+        """Save per-user ranks of one evaluated round, so any metric can be recomputed."""
+        path = self.path / "ranks" / f"round-{server_round:04d}.npz"
+        np.savez_compressed(path, **ranks)  # type: ignore[arg-type]
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        """Write ``summary.json``."""
+        text = json.dumps(summary, indent=2, sort_keys=True)
+        (self.path / "summary.json").write_text(text + "\n", encoding="utf-8")
+
+
+def read_rounds(path: Path) -> list[dict[str, Any]]:
+    """Read ``metrics.jsonl`` back."""
+    lines = (path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def protocol_record(cfg: ExperimentConfig) -> dict[str, Any]:
+    """Describe how the run's numbers were measured."""
+    return {
+        "negative_sampling": cfg.protocol,
+        "eval_sampled": f"held-out item vs {cfg.data.eval_negatives} never-interacted items",
+        "eval_full": "held-out item vs every item without a known interaction",
+        "split": "leave-one-out by timestamp (latest=test, second latest=validation)",
+        "ties": "positive ranked below every tied candidate",
+        "selection": f"best round by {cfg.eval.selection} HR@{cfg.eval.top_k} (sampled)",
+        "scores": "logits",
+    }
+
+
+def summarise(
+    cfg: ExperimentConfig, rounds: list[dict[str, Any]], extra: dict[str, Any]
+) -> dict[str, Any]:
+    """Select the best round (by validation HR unless told otherwise) and build the summary."""
+    k = cfg.eval.top_k
+    metric = f"{'val' if cfg.eval.selection == 'validation' else 'test'}_sampled_hr{k}"
+    evaluated = [r for r in rounds if metric in r]
+    # Ties go to the later round, as the reference's `>=` does.
+    best = max(reversed(evaluated), key=lambda r: r[metric]) if evaluated else {}
+    by_test = max(reversed(evaluated), key=lambda r: r[f"test_sampled_hr{k}"]) if evaluated else {}
+    seconds = [r["round_seconds"] for r in rounds]
+    summary: dict[str, Any] = {
+        "dataset": cfg.dataset,
+        "algorithm": cfg.algorithm,
+        "protocol": cfg.protocol,
+        "protocol_details": protocol_record(cfg),
+        "rounds": len(rounds),
+        "best_round": best.get("round"),
+        "round_seconds_median": statistics.median(seconds) if seconds else None,
+        "round_seconds_min": min(seconds) if seconds else None,
+        "round_seconds_max": max(seconds) if seconds else None,
+        "eval_seconds_median": statistics.median([r.get("eval_seconds", 0.0) for r in rounds])
+        if rounds
+        else None,
+        "clients_per_round": statistics.median([r["clients"] for r in rounds]) if rounds else 0,
+        "upload_bytes_per_round": statistics.median([r["upload_bytes"] for r in rounds])
+        if rounds
+        else 0,
+        "download_bytes_per_round": statistics.median([r["download_bytes"] for r in rounds])
+        if rounds
+        else 0,
+        "test_selected": {
+            "round": by_test.get("round"),
+            f"test_hr{k}": by_test.get(f"test_sampled_hr{k}"),
+            f"test_ndcg{k}": by_test.get(f"test_sampled_ndcg{k}"),
+            "note": "selected on TEST as the reference code does; for comparison only",
+        },
+        "config": asdict(cfg),
+    }
+    for split in ("val", "test"):
+        for family in ("sampled", "full"):
+            for name in ("hr", "ndcg"):
+                key = f"{split}_{family}_{name}{k}"
+                short = f"{split}_{name}{k}" if family == "sampled" else key
+                summary[short] = best.get(key)
+    summary.update(extra)
+    return summary

@@ -1,0 +1,39 @@
+"""Names of everything that crosses the wire between ServerApp and ClientApp, in one place.
+
+Only what is listed here may appear in a message; tests check that no client-private tensor
+(D, the score head) is ever put into a server-bound reply.
+"""
+
+from __future__ import annotations
+
+# Record names inside a Message's RecordDict.
+ARRAYS = "arrays"
+CONFIG = "config"
+METRICS = "metrics"
+
+# Server -> client.
+ITEM_GLOBAL = "item-global"  # the global item view C
+SERVER_ROUND = "server-round"
+STATE_DIR = "state-dir"
+
+# Client -> server, training.
+GLOBAL_SUM = "global-sum"  # Σ_u w_u C_u over the node's participating users
+WEIGHT_SUM = "weight-sum"
+NUM_USERS = "num-users"
+NUM_EXAMPLES = "num-examples"
+LOSS_SUM = "loss-sum"
+EPOCHS_SUM = "epochs-sum"
+TRAIN_SECONDS = "train-seconds"
+
+# Client -> server, evaluation (per-user ranks; metrics are computed on the server).
+USERS = "users"
+
+TRAIN_REPLY_ARRAYS = frozenset({GLOBAL_SUM})
+EVALUATE_REPLY_ARRAYS = frozenset({USERS, "val_sampled", "test_sampled", "val_full", "test_full"})
+
+
+def scalar(value: object) -> float:
+    """Return a record value as a float, refusing lists and other non-scalars."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a scalar in the message, got {type(value).__name__}")
+    return float(value)
