@@ -47,7 +47,11 @@ def init_for(n_items: int, dim: int, seed: int) -> InitialState:
 
 @lru_cache(maxsize=64)
 def _store(
-    folder: str, partition: int, num_partitions: int, n_users: int, key: tuple[int, int, int]
+    folder: str,
+    partition: int,
+    num_partitions: int,
+    n_users: int,
+    key: tuple[int, int, int],
 ) -> ClientStateStore:
     n_items, dim, seed = key
     users = hosted_users(n_users, partition, num_partitions)

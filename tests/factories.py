@@ -9,7 +9,11 @@ from fedrec.data.types import SplitData
 
 
 def tiny_split(
-    n_users: int = 12, n_items: int = 40, min_train: int = 4, max_train: int = 15, seed: int = 0
+    n_users: int = 12,
+    n_items: int = 40,
+    min_train: int = 4,
+    max_train: int = 15,
+    seed: int = 0,
 ) -> SplitData:
     """A random leave-one-out split: distinct items per user, 5 evaluation negatives."""
     rng = np.random.default_rng(seed)

@@ -13,7 +13,11 @@ from fedrec.config import (
 def test_defaults_are_the_reference_settings():
     cfg = load_config()
     assert cfg.dataset == "ml-100k" and cfg.protocol == "strict" and cfg.rounds == 100
-    assert (cfg.fedrap.dim, cfg.fedrap.lr_head, cfg.fedrap.lr_embedding) == (32, 0.5, 200.0)
+    assert (cfg.fedrap.dim, cfg.fedrap.lr_head, cfg.fedrap.lr_embedding) == (
+        32,
+        0.5,
+        200.0,
+    )
     assert (cfg.fedrap.local_epochs, cfg.fedrap.batch_size) == (10, 2048)
     assert (cfg.fedrap.lam, cfg.fedrap.mu, cfg.fedrap.weight_decay) == (0.1, 0.1, 1e-4)
 

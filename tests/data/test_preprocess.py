@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedrec.data import DataFormatError, Interactions, implicit_and_filter, leave_one_out
+from fedrec.data import (
+    DataFormatError,
+    Interactions,
+    implicit_and_filter,
+    leave_one_out,
+)
 from fedrec.data.preprocess import eval_negatives
 
 
@@ -13,7 +18,9 @@ def _inter(users, items, times=None, ratings=None) -> Interactions:
     return Interactions(
         users=users,
         items=items,
-        timestamps=np.arange(n, dtype=float) if times is None else np.asarray(times, float),
+        timestamps=np.arange(n, dtype=float)
+        if times is None
+        else np.asarray(times, float),
         ratings=np.ones(n) if ratings is None else np.asarray(ratings, float),
         user_labels=[f"u{u}" for u in range(int(users.max()) + 1)],
         item_labels=[f"i{i}" for i in range(int(items.max()) + 1)],
@@ -85,7 +92,9 @@ def _random_inter(n_users=60, n_items=150, seed=1) -> Interactions:
     counts = rng.integers(3, 40, size=n_users)
     items = np.concatenate([rng.choice(n_items, c, replace=False) for c in counts])
     inter = _inter(
-        np.repeat(np.arange(n_users), counts), items, times=rng.integers(0, 5, len(items))
+        np.repeat(np.arange(n_users), counts),
+        items,
+        times=rng.integers(0, 5, len(items)),
     )
     return Interactions(
         inter.users, inter.items, inter.timestamps, inter.ratings, inter.user_labels,

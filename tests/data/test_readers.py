@@ -35,7 +35,10 @@ def test_read_inter_locates_columns_and_keeps_titles(tmp_path):
     inter = read_inter(path)
     # Assert
     assert inter.user_labels == ["u1", "u2"]
-    assert inter.item_labels == ["One Flew Over the Cuckoo's Nest (1975)", "Heat (1995)"]
+    assert inter.item_labels == [
+        "One Flew Over the Cuckoo's Nest (1975)",
+        "Heat (1995)",
+    ]
     np.testing.assert_array_equal(inter.users, [0, 1, 0])
     np.testing.assert_array_equal(inter.items, [0, 1, 1])
     np.testing.assert_array_equal(inter.ratings, [5.0, 3.0, 4.0])
@@ -45,7 +48,9 @@ def test_read_inter_locates_columns_and_keeps_titles(tmp_path):
 def test_read_movielens_100k(tmp_path):
     # Prepare
     path = _write(
-        tmp_path, "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t5\n"
+        tmp_path,
+        "u.data",
+        "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t1\t5\n",
     )
     # Execute
     inter = read_movielens_100k(path)
@@ -59,7 +64,9 @@ def test_read_movielens_100k(tmp_path):
 
 def test_read_movielens_1m(tmp_path):
     # Prepare
-    path = _write(tmp_path, "ratings.dat", "1::1193::5::978300760\n2::661::3::978302109\n")
+    path = _write(
+        tmp_path, "ratings.dat", "1::1193::5::978300760\n2::661::3::978302109\n"
+    )
     # Execute
     inter = read_movielens_1m(path)
     # Assert
@@ -71,7 +78,9 @@ def test_read_movielens_1m(tmp_path):
 
 def test_read_csv_full_and_optional_columns(tmp_path):
     # Prepare
-    full = _write(tmp_path, "a.csv", 'user,item,rating,timestamp\na,"x, y",2,7\nb,z,0,8\n')
+    full = _write(
+        tmp_path, "a.csv", 'user,item,rating,timestamp\na,"x, y",2,7\nb,z,0,8\n'
+    )
     minimal = _write(tmp_path, "b.csv", "item,user\nx,a\ny,a\nx,b\n")
     # Execute
     first, second = read_csv(full), read_csv(minimal)

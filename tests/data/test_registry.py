@@ -79,11 +79,17 @@ def test_load_split_synthetic_spec():
 
 def test_real_ml_100k_from_recbole_wheel():
     # Prepare
-    raw = read_inter(_wheel_file("recbole", "dataset_example/ml-100k/ml-100k.inter", "recbole"))
+    raw = read_inter(
+        _wheel_file("recbole", "dataset_example/ml-100k/ml-100k.inter", "recbole")
+    )
     # Execute
     split = load_split("ml-100k")
     # Assert
-    assert (len(raw.user_labels), len(raw.item_labels), len(raw.users)) == (943, 1682, 100_000)
+    assert (len(raw.user_labels), len(raw.item_labels), len(raw.users)) == (
+        943,
+        1682,
+        100_000,
+    )
     assert (split.n_users, split.n_items) == (943, 1682)
     assert split.val_items.shape == split.test_items.shape == (943,)
     assert np.all(split.val_items != split.test_items)

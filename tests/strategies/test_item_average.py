@@ -51,7 +51,10 @@ def test_aggregate_train_divides_summed_contributions_by_summed_weights():
     # Prepare: node A holds users with C = 1 and 3 (sum 4, weight 2); node B one user with C = 8.
     strategy = GlobalItemAverage(num_nodes=2)
     strategy.expected_shape = (2, 3)
-    replies = [_reply(np.full((2, 3), 4.0), 2, users=2), _reply(np.full((2, 3), 8.0), 1)]
+    replies = [
+        _reply(np.full((2, 3), 4.0), 2, users=2),
+        _reply(np.full((2, 3), 8.0), 1),
+    ]
     # Execute
     arrays, metrics = strategy.aggregate_train(1, replies)
     # Assert: the mean over the three users is (1 + 3 + 8) / 3 = 4.
@@ -68,17 +71,26 @@ def test_replies_with_nan_wrong_shape_or_extra_arrays_are_dropped_and_the_round_
     nan = _reply(np.full((2, 3), np.nan), 1)
     shape = _reply(np.full((3, 3), 2.0), 1)
     leaky = _reply(np.full((2, 3), 2.0), 1)
-    leaky.content.array_records[wire.ARRAYS]["item-local"] = Array(np.zeros((2, 3), np.float32))
+    leaky.content.array_records[wire.ARRAYS]["item-local"] = Array(
+        np.zeros((2, 3), np.float32)
+    )
     # Execute
     arrays, metrics = strategy.aggregate_train(1, [good, nan, shape, leaky])
     # Assert
     np.testing.assert_allclose(arrays[wire.ITEM_GLOBAL].numpy(), np.full((2, 3), 2.0))
     assert metrics["rejected-replies"] == 3
     reasons = " ".join(strategy.rejected)
-    assert "non-finite" in reasons and "shape" in reasons and "unexpected arrays" in reasons
+    assert (
+        "non-finite" in reasons
+        and "shape" in reasons
+        and "unexpected arrays" in reasons
+    )
 
 
 def test_no_usable_reply_gives_no_update():
     strategy = GlobalItemAverage(num_nodes=1)
     strategy.expected_shape = (2, 3)
-    assert strategy.aggregate_train(1, [_reply(np.full((2, 3), np.inf), 1)]) == (None, None)
+    assert strategy.aggregate_train(1, [_reply(np.full((2, 3), np.inf), 1)]) == (
+        None,
+        None,
+    )

@@ -53,7 +53,8 @@ def _unknown_items(split: SplitData, users: IntArray) -> torch.Tensor:
     counts = split.train_indptr[users + 1] - split.train_indptr[users]
     items = split.train_items[concat_ranges(split.train_indptr[users], counts)]
     valid = torch.ones(len(users), split.n_items, dtype=torch.bool)
-    valid[torch.from_numpy(np.repeat(np.arange(len(users)), counts)), torch.from_numpy(items)] = (
-        False
-    )
+    valid[
+        torch.from_numpy(np.repeat(np.arange(len(users)), counts)),
+        torch.from_numpy(items),
+    ] = False
     return valid

@@ -1,0 +1,102 @@
+"""The ClientApp called directly with hand-made messages (no Ray, no simulation engine)."""
+
+import time
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Metadata, RecordDict
+from flwr.app.message.message import make_message
+
+from clients.app import make_client_app
+from clients.runtime import split_for, store_for
+from fedrec import wire
+from fedrec.config import load_config
+from fedrec.models.fedrap import initial_state
+
+TINY = [
+    "dataset=synthetic",
+    "data.synthetic.n_users=30",
+    "data.synthetic.n_items=60",
+    "data.eval_negatives=20",
+    "fedrap.dim=8",
+    "fedrap.local_epochs=2",
+]
+
+
+def _message(kind, item_global, state_dir, server_round=1):
+    content = RecordDict(
+        {
+            wire.ARRAYS: ArrayRecord({wire.ITEM_GLOBAL: Array(item_global)}),
+            wire.CONFIG: ConfigRecord(
+                {wire.SERVER_ROUND: server_round, wire.STATE_DIR: state_dir}
+            ),
+        }
+    )
+    meta = Metadata(
+        run_id=1,
+        message_id="m1",
+        src_node_id=0,
+        dst_node_id=5,
+        reply_to_message_id="",
+        group_id=str(server_round),
+        created_at=time.time(),
+        ttl=600.0,
+        message_type=kind,
+    )
+    return make_message(meta, content)
+
+
+def _context(partition=0, partitions=2):
+    node_config = {"partition-id": partition, "num-partitions": partitions}
+    return Context(
+        run_id=1, node_id=5, node_config=node_config, state=RecordDict(), run_config={}
+    )
+
+
+def test_train_reply_carries_only_the_global_view_never_private_tensors(tmp_path):
+    # Prepare
+    cfg = load_config(overrides=TINY)
+    split = split_for(cfg)
+    item_global = initial_state(
+        split.n_items, cfg.fedrap.dim, cfg.seed
+    ).item_global.numpy()
+    app = make_client_app(cfg)
+    # Execute
+    reply = app(_message("train", item_global, str(tmp_path)), _context())
+    # Assert: exactly the whitelisted keys, and no array equal to any private tensor.
+    arrays = reply.content.array_records[wire.ARRAYS]
+    assert set(arrays.keys()) == set(wire.TRAIN_REPLY_ARRAYS)
+    assert set(reply.content.array_records.keys()) == {wire.ARRAYS}
+    assert not reply.content.config_records
+    store = store_for(cfg, str(tmp_path), 0, 2)
+    private = store.load(store.users)
+    sent = arrays[wire.GLOBAL_SUM].numpy()
+    for u in range(len(store.users)):
+        assert not np.allclose(sent, private.item_local[u].numpy())
+    assert not np.isin(private.head_weight.numpy(), sent).any()
+    assert reply.content.metric_records[wire.METRICS][wire.NUM_USERS] == len(
+        store.users
+    )
+
+
+def test_private_state_persists_across_rounds_and_evaluate_returns_ranks(tmp_path):
+    # Prepare
+    cfg = load_config(overrides=TINY)
+    split = split_for(cfg)
+    item_global = initial_state(
+        split.n_items, cfg.fedrap.dim, cfg.seed
+    ).item_global.numpy()
+    app = make_client_app(cfg)
+    app(_message("train", item_global, str(tmp_path), 1), _context(1))
+    after_one = (
+        store_for(cfg, str(tmp_path), 1, 2).load(np.arange(15, 30)).item_local.clone()
+    )
+    # Execute
+    app(_message("train", item_global, str(tmp_path), 2), _context(1))
+    reply = app(_message("evaluate", item_global, str(tmp_path), 2), _context(1))
+    # Assert
+    after_two = store_for(cfg, str(tmp_path), 1, 2).load(np.arange(15, 30)).item_local
+    assert not np.allclose(after_one.numpy(), after_two.numpy())
+    ranks = reply.content.array_records[wire.ARRAYS]
+    assert ranks[wire.USERS].numpy().tolist() == list(range(15, 30))
+    sampled = ranks["test_sampled"].numpy()
+    assert sampled.min() >= 1 and sampled.max() <= cfg.data.eval_negatives + 1
