@@ -57,12 +57,8 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
         cfg = resolve(context)
         set_threads(cfg)
         server_round, item_global, users, store = _unpack(msg, context, cfg)
-        chosen = participants(
-            users, cfg.federation.participation, cfg.seed, server_round
-        )
-        result = train_node(
-            split_for(cfg), chosen, store, item_global, cfg, server_round
-        )
+        chosen = participants(users, cfg.federation.participation, cfg.seed, server_round)
+        result = train_node(split_for(cfg), chosen, store, item_global, cfg, server_round)
         store.flush()
         arrays = ArrayRecord({wire.GLOBAL_SUM: Array(result.global_sum.numpy())})
         metrics = MetricRecord(
@@ -75,25 +71,17 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
                 wire.TRAIN_SECONDS: result.train_seconds,
             }
         )
-        return Message(
-            RecordDict({wire.ARRAYS: arrays, wire.METRICS: metrics}), reply_to=msg
-        )
+        return Message(RecordDict({wire.ARRAYS: arrays, wire.METRICS: metrics}), reply_to=msg)
 
     @app.evaluate()
     def evaluate(msg: Message, context: Context) -> Message:
         cfg = resolve(context)
         set_threads(cfg)
         _, item_global, users, store = _unpack(msg, context, cfg)
-        ranks = evaluate_node(
-            split_for(cfg), users, store, item_global, cfg.federation.cohort_size
-        )
-        arrays = ArrayRecord(
-            {key: Array(np.ascontiguousarray(v)) for key, v in ranks.items()}
-        )
+        ranks = evaluate_node(split_for(cfg), users, store, item_global, cfg.federation.cohort_size)
+        arrays = ArrayRecord({key: Array(np.ascontiguousarray(v)) for key, v in ranks.items()})
         metrics = MetricRecord({wire.NUM_EXAMPLES: len(users)})
-        return Message(
-            RecordDict({wire.ARRAYS: arrays, wire.METRICS: metrics}), reply_to=msg
-        )
+        return Message(RecordDict({wire.ARRAYS: arrays, wire.METRICS: metrics}), reply_to=msg)
 
     return app
 
@@ -104,9 +92,7 @@ def _unpack(
     record = msg.content
     config: ConfigRecord = record.config_records[wire.CONFIG]
     server_round = int(wire.scalar(config[wire.SERVER_ROUND]))
-    item_global = torch.from_numpy(
-        record.array_records[wire.ARRAYS][wire.ITEM_GLOBAL].numpy()
-    )
+    item_global = torch.from_numpy(record.array_records[wire.ARRAYS][wire.ITEM_GLOBAL].numpy())
     partition = int(wire.scalar(context.node_config.get("partition-id", 0)))
     num_partitions = int(wire.scalar(context.node_config.get("num-partitions", 1)))
     split = split_for(cfg)

@@ -75,14 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``fedrec`` command."""
     parser = argparse.ArgumentParser(prog="fedrec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run", help="run one experiment (Flower simulation, Ray backend)"
-    )
+    run = sub.add_parser("run", help="run one experiment (Flower simulation, Ray backend)")
     run.add_argument("experiment", nargs="?", help="experiment YAML (optional)")
     run.add_argument("overrides", nargs="*", help="key=value overrides, applied last")
-    run.add_argument(
-        "-v", "--verbose", action="store_true", help="keep Flower's INFO logs"
-    )
+    run.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     run.set_defaults(func=_cmd_run)
     return parser
 

@@ -85,11 +85,7 @@ def summarise(
     evaluated = [r for r in rounds if metric in r]
     # Ties go to the later round, as the reference's `>=` does.
     best = max(reversed(evaluated), key=lambda r: r[metric]) if evaluated else {}
-    by_test = (
-        max(reversed(evaluated), key=lambda r: r[f"test_sampled_hr{k}"])
-        if evaluated
-        else {}
-    )
+    by_test = max(reversed(evaluated), key=lambda r: r[f"test_sampled_hr{k}"]) if evaluated else {}
     seconds = [r["round_seconds"] for r in rounds]
     summary: dict[str, Any] = {
         "dataset": cfg.dataset,
@@ -101,20 +97,14 @@ def summarise(
         "round_seconds_median": statistics.median(seconds) if seconds else None,
         "round_seconds_min": min(seconds) if seconds else None,
         "round_seconds_max": max(seconds) if seconds else None,
-        "eval_seconds_median": statistics.median(
-            [r.get("eval_seconds", 0.0) for r in rounds]
-        )
+        "eval_seconds_median": statistics.median([r.get("eval_seconds", 0.0) for r in rounds])
         if rounds
         else None,
-        "clients_per_round": statistics.median([r["clients"] for r in rounds])
-        if rounds
-        else 0,
+        "clients_per_round": statistics.median([r["clients"] for r in rounds]) if rounds else 0,
         "upload_bytes_per_round": statistics.median([r["upload_bytes"] for r in rounds])
         if rounds
         else 0,
-        "download_bytes_per_round": statistics.median(
-            [r["download_bytes"] for r in rounds]
-        )
+        "download_bytes_per_round": statistics.median([r["download_bytes"] for r in rounds])
         if rounds
         else 0,
         "test_selected": {

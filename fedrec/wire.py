@@ -29,9 +29,7 @@ TRAIN_SECONDS = "train-seconds"
 USERS = "users"
 
 TRAIN_REPLY_ARRAYS = frozenset({GLOBAL_SUM})
-EVALUATE_REPLY_ARRAYS = frozenset(
-    {USERS, "val_sampled", "test_sampled", "val_full", "test_full"}
-)
+EVALUATE_REPLY_ARRAYS = frozenset({USERS, "val_sampled", "test_sampled", "val_full", "test_full"})
 
 
 def scalar(value: object) -> float:

@@ -26,11 +26,7 @@ def default_run_name(cfg: ExperimentConfig) -> str:
 
 def with_run_name(cfg: ExperimentConfig) -> ExperimentConfig:
     """Return the config with ``run_name`` filled in if it was empty."""
-    return (
-        cfg
-        if cfg.run_name
-        else dataclasses.replace(cfg, run_name=default_run_name(cfg))
-    )
+    return cfg if cfg.run_name else dataclasses.replace(cfg, run_name=default_run_name(cfg))
 
 
 def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
@@ -43,9 +39,7 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
         # The server needs only the catalogue size; in simulation it reads it from the split.
         n_items = split_for(cfg).n_items
         init = initial_state(n_items, cfg.fedrap.dim, cfg.seed)
-        records = run_rounds(
-            grid, cfg, run, initial_arrays(Array(init.item_global.numpy()))
-        )
+        records = run_rounds(grid, cfg, run, initial_arrays(Array(init.item_global.numpy())))
     extra = {"peak_rss_mb": rss.peak_mb, "wall_seconds": time.perf_counter() - started}
     run.write_summary(summarise(cfg, records, extra))
     return run.path

@@ -36,9 +36,7 @@ def run_rounds(
     strategy = GlobalItemAverage(cfg.federation.num_nodes, cfg.eval.top_k)
     arrays, records = initial, []
     dense_bytes = initial[wire.ITEM_GLOBAL].numpy().nbytes
-    bar = tqdm(
-        range(1, cfg.rounds + 1), desc="rounds", unit="round", disable=not cfg.progress
-    )
+    bar = tqdm(range(1, cfg.rounds + 1), desc="rounds", unit="round", disable=not cfg.progress)
     for server_round in bar:
         record: dict[str, Any] = {"round": server_round}
         start = time.perf_counter()
@@ -47,9 +45,7 @@ def run_rounds(
         replies = list(grid.send_and_receive(sent))
         new_arrays, train_metrics = strategy.aggregate_train(server_round, replies)
         if new_arrays is None or train_metrics is None:
-            raise RuntimeError(
-                f"round {server_round}: no usable reply ({strategy.rejected})"
-            )
+            raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
         arrays = new_arrays
         clients = int(wire.scalar(train_metrics[wire.NUM_USERS]))
         record.update(
@@ -82,9 +78,7 @@ def _evaluate(
     start = time.perf_counter()
     config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
     sent = list(strategy.configure_evaluate(server_round, arrays, config, grid))
-    metrics = strategy.aggregate_evaluate(
-        server_round, list(grid.send_and_receive(sent))
-    )
+    metrics = strategy.aggregate_evaluate(server_round, list(grid.send_and_receive(sent)))
     if metrics is None:
         raise RuntimeError(f"round {server_round}: evaluation returned nothing")
     run.save_ranks(server_round, strategy.last_ranks)

@@ -99,9 +99,7 @@ class GlobalItemAverage(FedAvg):
         self, server_round: int, replies: Iterable[Message]
     ) -> MetricRecord | None:
         """Pool the per-user ranks of all nodes and compute HR@K and NDCG@K over users."""
-        parts: dict[str, list[np.ndarray]] = {
-            key: [] for key in wire.EVALUATE_REPLY_ARRAYS
-        }
+        parts: dict[str, list[np.ndarray]] = {key: [] for key in wire.EVALUATE_REPLY_ARRAYS}
         for msg in replies:
             if msg.has_error():
                 log.warning(
@@ -128,21 +126,14 @@ class GlobalItemAverage(FedAvg):
             self.rejected.append(f"node {node}: {reason}")
             log.warning("dropping reply from node %s: %s", node, reason)
             return None
-        return (
-            msg.content.array_records[wire.ARRAYS][wire.GLOBAL_SUM]
-            .numpy()
-            .astype(np.float64)
-        )
+        return msg.content.array_records[wire.ARRAYS][wire.GLOBAL_SUM].numpy().astype(np.float64)
 
 
 def _problem(msg: Message, expected_shape: tuple[int, ...] | None) -> str | None:
     if msg.has_error():
         return f"client error: {msg.error.reason}"
     content = msg.content
-    if (
-        wire.ARRAYS not in content.array_records
-        or wire.METRICS not in content.metric_records
-    ):
+    if wire.ARRAYS not in content.array_records or wire.METRICS not in content.metric_records:
         return "missing arrays or metrics record"
     arrays, metrics = (
         content.array_records[wire.ARRAYS],

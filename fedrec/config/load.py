@@ -22,9 +22,7 @@ class ConfigError(ValueError):
     """A configuration key is unknown, has the wrong type, or a file cannot be read."""
 
 
-def load_config(
-    path: str | Path | None = None, overrides: Sequence[str] = ()
-) -> ExperimentConfig:
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:
     """Merge the defaults, an optional YAML file and ``key=value`` overrides, in that order.
 
     Parameters

@@ -12,9 +12,7 @@ from fedrec.data.types import FloatArray, IntArray, Interactions, SplitData
 _CHUNK_ELEMENTS = 1 << 23
 
 
-def implicit_and_filter(
-    inter: Interactions, min_interactions: int = 10
-) -> Interactions:
+def implicit_and_filter(inter: Interactions, min_interactions: int = 10) -> Interactions:
     """Turn ratings into implicit feedback and drop sparse users.
 
     Keeps rows with ``rating > 0``; of repeated (user, item) pairs keeps the latest one (the
@@ -37,9 +35,7 @@ def implicit_and_filter(
         The filtered interactions.
     """
     rows = np.flatnonzero(inter.ratings > 0)
-    rows = rows[
-        _latest_per_pair(inter.users[rows], inter.items[rows], inter.timestamps[rows])
-    ]
+    rows = rows[_latest_per_pair(inter.users[rows], inter.items[rows], inter.timestamps[rows])]
     n_users = len(inter.user_labels)
     counts = np.bincount(inter.users[rows], minlength=n_users)
     rows = rows[counts[inter.users[rows]] >= min_interactions]
@@ -107,13 +103,9 @@ def leave_one_out(
     n_users, n_items = len(inter.user_labels), len(inter.item_labels)
     counts = np.bincount(inter.users, minlength=n_users)
     if n_users == 0 or counts.min() < 3:
-        raise DataFormatError(
-            f"{name}: every user needs at least 3 interactions for the split"
-        )
+        raise DataFormatError(f"{name}: every user needs at least 3 interactions for the split")
     if len(_pair_keys(inter)) != len(inter.users):
-        raise DataFormatError(
-            f"{name}: repeated (user, item) pairs; deduplicate before splitting"
-        )
+        raise DataFormatError(f"{name}: repeated (user, item) pairs; deduplicate before splitting")
     order = np.lexsort((np.arange(len(inter.users)), inter.timestamps, inter.users))
     users, items = inter.users[order], inter.items[order]
     ends = np.cumsum(counts)

@@ -40,9 +40,7 @@ def read_inter(path: str | Path) -> Interactions:
     """
     header, flat = _tab_table(path, b"\t", None)
     names = [field.split(":", 1)[0].strip() for field in header]
-    cols = _locate(
-        path, names, ("user_id", "item_id", "rating", "timestamp"), required=2
-    )
+    cols = _locate(path, names, ("user_id", "item_id", "rating", "timestamp"), required=2)
     return _build(path, flat, len(names), 2, cols)
 
 
@@ -151,9 +149,7 @@ def _decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def _tab_table(
-    path: str | Path, sep: bytes, n_cols: int | None
-) -> tuple[list[str], list[str]]:
+def _tab_table(path: str | Path, sep: bytes, n_cols: int | None) -> tuple[list[str], list[str]]:
     """Split a delimited file into its header (when ``n_cols`` is None) and flat data fields.
 
     Splitting the whole text at once, instead of line by line, avoids creating a million small
@@ -191,16 +187,12 @@ def _fields_per_line(raw: bytes) -> IntArray:
     return np.bincount(line_of_tab, minlength=len(newlines) + 1).astype(np.int64) + 1
 
 
-def _locate(
-    path: str | Path, names: list[str], wanted: Sequence[str], required: int
-) -> _Columns:
+def _locate(path: str | Path, names: list[str], wanted: Sequence[str], required: int) -> _Columns:
     """Return the column index of each wanted name; the first ``required`` must be present."""
     cols = [names.index(w) if w in names else None for w in wanted]
     missing = [w for w, c in zip(wanted[:required], cols, strict=False) if c is None]
     if missing:
-        raise DataFormatError(
-            f"{path}: line 1: header {names} lacks required columns {missing}"
-        )
+        raise DataFormatError(f"{path}: line 1: header {names} lacks required columns {missing}")
     user_col, item_col = cols[0], cols[1]
     assert user_col is not None and item_col is not None
     return user_col, item_col, cols[2], cols[3] if len(cols) > 3 else None
@@ -232,9 +224,7 @@ def _dense_ids(tokens: list[str]) -> tuple[IntArray, list[str]]:
     return np.array(ids, dtype=np.int64), list(index)
 
 
-def _floats(
-    path: str | Path, column: list[str], col: int, first_line: int
-) -> FloatArray:
+def _floats(path: str | Path, column: list[str], col: int, first_line: int) -> FloatArray:
     try:
         return np.array(column, dtype=np.float64)
     except ValueError:
@@ -246,6 +236,4 @@ def _floats(
             raise DataFormatError(
                 f"{path}: line {i + first_line}: not a number in column {col + 1}: {token!r}"
             ) from None
-    raise DataFormatError(
-        f"{path}: non-numeric value in column {col + 1}"
-    )  # pragma: no cover
+    raise DataFormatError(f"{path}: non-numeric value in column {col + 1}")  # pragma: no cover

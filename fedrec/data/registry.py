@@ -125,14 +125,8 @@ def load_split(
     """
     if synthetic is not None and name != "synthetic":
         raise ValueError(f"'synthetic' settings given for dataset '{name}'")
-    raw = (
-        synthetic.generate()
-        if synthetic is not None
-        else get_dataset(name).loader(path)
-    )
-    return leave_one_out(
-        implicit_and_filter(raw, min_interactions), name, n_eval_negatives, seed
-    )
+    raw = synthetic.generate() if synthetic is not None else get_dataset(name).loader(path)
+    return leave_one_out(implicit_and_filter(raw, min_interactions), name, n_eval_negatives, seed)
 
 
 def _wheel_file(module: str, relative: str, pin: str) -> Path:
@@ -145,18 +139,14 @@ def _wheel_file(module: str, relative: str, pin: str) -> Path:
         )
     path = Path(spec.origin).parent / relative
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing from the installed '{module}' package"
-        )
+        raise FileNotFoundError(f"{path} is missing from the installed '{module}' package")
     return path
 
 
 def _load_ml_100k(path: str | None) -> Interactions:
     if path is None:
         path = str(
-            _wheel_file(
-                "recbole", "dataset_example/ml-100k/ml-100k.inter", "recbole==1.2.1"
-            )
+            _wheel_file("recbole", "dataset_example/ml-100k/ml-100k.inter", "recbole==1.2.1")
         )
     return read_inter(path) if path.endswith(".inter") else read_movielens_100k(path)
 
@@ -173,9 +163,7 @@ def _needs_path(
 ) -> Callable[[str | None], Interactions]:
     def load(path: str | None) -> Interactions:
         if path is None:
-            raise DataFormatError(
-                f"dataset '{name}' needs a path: load_split('{name}', path)"
-            )
+            raise DataFormatError(f"dataset '{name}' needs a path: load_split('{name}', path)")
         return reader(path)
 
     return load
@@ -187,9 +175,7 @@ def _load_synthetic(path: str | None) -> Interactions:
 
 
 for _spec in (
-    DatasetSpec(
-        "ml-100k", _load_ml_100k, "MovieLens 100K (.inter or u.data; default: recbole)"
-    ),
+    DatasetSpec("ml-100k", _load_ml_100k, "MovieLens 100K (.inter or u.data; default: recbole)"),
     DatasetSpec(
         "ml-1m",
         _load_ml_1m,
@@ -201,9 +187,7 @@ for _spec in (
         "CSV with header user,item[,rating][,timestamp]",
     ),
     DatasetSpec("inter", _needs_path("inter", read_inter), "any RecBole .inter file"),
-    DatasetSpec(
-        "lastfm", _needs_path("lastfm", read_lastfm), "HetRec LastFM user_artists.dat"
-    ),
+    DatasetSpec("lastfm", _needs_path("lastfm", read_lastfm), "HetRec LastFM user_artists.dat"),
     DatasetSpec(
         "synthetic",
         _load_synthetic,

@@ -15,9 +15,7 @@ from fedrec.data.types import IntArray, SplitData
 from fedrec.rng import Stream, uniform
 
 
-def excluded_items(
-    split: SplitData, users: IntArray, protocol: str
-) -> tuple[IntArray, IntArray]:
+def excluded_items(split: SplitData, users: IntArray, protocol: str) -> tuple[IntArray, IntArray]:
     """Return, per user, the sorted items its training negatives must avoid (CSR form).
 
     Parameters
@@ -86,13 +84,9 @@ def sample_negatives(
     n_excl = np.diff(excl_indptr)
     allowed = n_items - n_excl
     if np.any((allowed <= 0) & (draws_per_user > 0)):
-        raise ValueError(
-            "a user has interacted with every item: no negative can be drawn"
-        )
+        raise ValueError("a user has interacted with every item: no negative can be drawn")
     owner = np.repeat(np.arange(len(users)), draws_per_user)
-    position = np.arange(len(owner)) - np.repeat(
-        offsets(draws_per_user)[:-1], draws_per_user
-    )
+    position = np.arange(len(owner)) - np.repeat(offsets(draws_per_user)[:-1], draws_per_user)
     u = uniform(*keys, Stream.NEGATIVES, users[owner], position)
     k = np.minimum((u * allowed[owner]).astype(np.int64), allowed[owner] - 1)
     rank_in_user = np.arange(len(excl_items)) - np.repeat(excl_indptr[:-1], n_excl)
@@ -100,7 +94,5 @@ def sample_negatives(
     # Shift keys by owner so one global searchsorted serves every user.
     stride = n_items + 1
     adjusted = excl_owner * stride + (excl_items - rank_in_user)
-    skipped = (
-        np.searchsorted(adjusted, owner * stride + k, side="right") - excl_indptr[owner]
-    )
+    skipped = np.searchsorted(adjusted, owner * stride + k, side="right") - excl_indptr[owner]
     return np.asarray(k + skipped, dtype=np.int64)

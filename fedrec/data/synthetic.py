@@ -95,15 +95,11 @@ def synthetic_interactions(
     item_f = rng.standard_normal((n_items, dim)) / np.sqrt(dim)
     log_pop = -popularity_skew * np.log(rng.permutation(n_items) + 1.0)
     extra = max(mean_interactions - MIN_INTERACTIONS, 0.0)
-    counts = np.minimum(MIN_INTERACTIONS + rng.poisson(extra, n_users), n_items).astype(
-        np.int64
-    )
+    counts = np.minimum(MIN_INTERACTIONS + rng.poisson(extra, n_users), n_items).astype(np.int64)
     chunk = max(1, _CHUNK_ELEMENTS // n_items)
     items = np.concatenate(
         [
-            _top_k_items(
-                rng, user_f[s : s + chunk] @ item_f.T, log_pop, counts[s : s + chunk]
-            )
+            _top_k_items(rng, user_f[s : s + chunk] @ item_f.T, log_pop, counts[s : s + chunk])
             for s in range(0, n_users, chunk)
         ]
     )
@@ -130,9 +126,7 @@ def _top_k_items(
     scores = TEMPERATURE * affinity + log_pop + rng.gumbel(size=affinity.shape)
     k = int(counts.max())
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(
-        top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1), 1
-    )
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1), 1)
     return top[np.arange(k) < counts[:, None]].astype(np.int64)
 
 

@@ -28,9 +28,7 @@ class AdditiveItemScorer(nn.Module):
         self.item_global = nn.Embedding(n_items, dim)
         self.head = nn.Linear(dim, 1)
 
-    def forward(
-        self, items: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return logits and the D and C rows of ``items`` (the regularisers need both)."""
         local_rows = self.item_local(items)
         global_rows = self.item_global(items)

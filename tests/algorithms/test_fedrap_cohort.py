@@ -58,12 +58,8 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
     keys = (0, 2)
     samples = build_round_samples(split, users, "strict", 4, keys)
     state = _cohort_state(init, len(users))
-    settings = RoundSettings(
-        lam=LAM, mu=MU, lr_head=LR_HEAD, lr_embedding=LR_EMB, keys=keys
-    )
-    batches = [
-        batch_index(samples, cfg.batch_size, keys, e) for e in range(cfg.local_epochs)
-    ]
+    settings = RoundSettings(lam=LAM, mu=MU, lr_head=LR_HEAD, lr_embedding=LR_EMB, keys=keys)
+    batches = [batch_index(samples, cfg.batch_size, keys, e) for e in range(cfg.local_epochs)]
     # Execute
     update = train_cohort(state, init.item_global, samples, cfg, settings)
     expected_sum = torch.zeros_like(init.item_global)
@@ -100,9 +96,7 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
         rtol=1e-5,
     )
     if tol > 0.01:
-        assert (
-            int(update.epochs.min()) < cfg.local_epochs
-        )  # the early stop really fired
+        assert int(update.epochs.min()) < cfg.local_epochs  # the early stop really fired
 
 
 def test_user_result_does_not_depend_on_its_cohort():
@@ -122,12 +116,8 @@ def test_user_result_does_not_depend_on_its_cohort():
     whole = run(np.arange(10))
     part = run(np.array([3, 7]))
     # Assert
-    torch.testing.assert_close(
-        part.item_local[0], whole.item_local[3], atol=1e-6, rtol=1e-6
-    )
-    torch.testing.assert_close(
-        part.head_weight[1], whole.head_weight[7], atol=1e-6, rtol=1e-6
-    )
+    torch.testing.assert_close(part.item_local[0], whole.item_local[3], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(part.head_weight[1], whole.head_weight[7], atol=1e-6, rtol=1e-6)
 
 
 def test_local_training_lowers_the_loss_on_its_batch():

@@ -31,12 +31,8 @@ def _federation(tmp_path, split, cfg, num_nodes, rounds=2):
     for server_round in range(1, rounds + 1):
         results = []
         for store in stores:
-            users = participants(
-                store.users, cfg.federation.participation, cfg.seed, server_round
-            )
-            results.append(
-                train_node(split, users, store, item_global, cfg, server_round)
-            )
+            users = participants(store.users, cfg.federation.participation, cfg.seed, server_round)
+            results.append(train_node(split, users, store, item_global, cfg, server_round))
         total = sum(r.global_sum for r in results)
         item_global = total / sum(r.weight_sum for r in results)
     ranks = [evaluate_node(split, s.users, s, item_global, 4) for s in stores]
@@ -53,9 +49,7 @@ def test_results_are_identical_for_one_two_or_three_nodes_and_any_cohort_size(tm
             "federation.participation=0.7",
         ]
     )
-    small = dataclasses.replace(
-        cfg, federation=dataclasses.replace(cfg.federation, cohort_size=3)
-    )
+    small = dataclasses.replace(cfg, federation=dataclasses.replace(cfg.federation, cohort_size=3))
     # Execute
     c1, r1 = _federation(tmp_path, split, cfg, 1)
     c2, r2 = _federation(tmp_path, split, small, 2)

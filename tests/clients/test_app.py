@@ -26,9 +26,7 @@ def _message(kind, item_global, state_dir, server_round=1):
     content = RecordDict(
         {
             wire.ARRAYS: ArrayRecord({wire.ITEM_GLOBAL: Array(item_global)}),
-            wire.CONFIG: ConfigRecord(
-                {wire.SERVER_ROUND: server_round, wire.STATE_DIR: state_dir}
-            ),
+            wire.CONFIG: ConfigRecord({wire.SERVER_ROUND: server_round, wire.STATE_DIR: state_dir}),
         }
     )
     meta = Metadata(
@@ -47,18 +45,14 @@ def _message(kind, item_global, state_dir, server_round=1):
 
 def _context(partition=0, partitions=2):
     node_config = {"partition-id": partition, "num-partitions": partitions}
-    return Context(
-        run_id=1, node_id=5, node_config=node_config, state=RecordDict(), run_config={}
-    )
+    return Context(run_id=1, node_id=5, node_config=node_config, state=RecordDict(), run_config={})
 
 
 def test_train_reply_carries_only_the_global_view_never_private_tensors(tmp_path):
     # Prepare
     cfg = load_config(overrides=TINY)
     split = split_for(cfg)
-    item_global = initial_state(
-        split.n_items, cfg.fedrap.dim, cfg.seed
-    ).item_global.numpy()
+    item_global = initial_state(split.n_items, cfg.fedrap.dim, cfg.seed).item_global.numpy()
     app = make_client_app(cfg)
     # Execute
     reply = app(_message("train", item_global, str(tmp_path)), _context())
@@ -73,23 +67,17 @@ def test_train_reply_carries_only_the_global_view_never_private_tensors(tmp_path
     for u in range(len(store.users)):
         assert not np.allclose(sent, private.item_local[u].numpy())
     assert not np.isin(private.head_weight.numpy(), sent).any()
-    assert reply.content.metric_records[wire.METRICS][wire.NUM_USERS] == len(
-        store.users
-    )
+    assert reply.content.metric_records[wire.METRICS][wire.NUM_USERS] == len(store.users)
 
 
 def test_private_state_persists_across_rounds_and_evaluate_returns_ranks(tmp_path):
     # Prepare
     cfg = load_config(overrides=TINY)
     split = split_for(cfg)
-    item_global = initial_state(
-        split.n_items, cfg.fedrap.dim, cfg.seed
-    ).item_global.numpy()
+    item_global = initial_state(split.n_items, cfg.fedrap.dim, cfg.seed).item_global.numpy()
     app = make_client_app(cfg)
     app(_message("train", item_global, str(tmp_path), 1), _context(1))
-    after_one = (
-        store_for(cfg, str(tmp_path), 1, 2).load(np.arange(15, 30)).item_local.clone()
-    )
+    after_one = store_for(cfg, str(tmp_path), 1, 2).load(np.arange(15, 30)).item_local.clone()
     # Execute
     app(_message("train", item_global, str(tmp_path), 2), _context(1))
     reply = app(_message("evaluate", item_global, str(tmp_path), 2), _context(1))

@@ -18,9 +18,7 @@ def _inter(users, items, times=None, ratings=None) -> Interactions:
     return Interactions(
         users=users,
         items=items,
-        timestamps=np.arange(n, dtype=float)
-        if times is None
-        else np.asarray(times, float),
+        timestamps=np.arange(n, dtype=float) if times is None else np.asarray(times, float),
         ratings=np.ones(n) if ratings is None else np.asarray(ratings, float),
         user_labels=[f"u{u}" for u in range(int(users.max()) + 1)],
         item_labels=[f"i{i}" for i in range(int(items.max()) + 1)],

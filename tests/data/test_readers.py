@@ -64,9 +64,7 @@ def test_read_movielens_100k(tmp_path):
 
 def test_read_movielens_1m(tmp_path):
     # Prepare
-    path = _write(
-        tmp_path, "ratings.dat", "1::1193::5::978300760\n2::661::3::978302109\n"
-    )
+    path = _write(tmp_path, "ratings.dat", "1::1193::5::978300760\n2::661::3::978302109\n")
     # Execute
     inter = read_movielens_1m(path)
     # Assert
@@ -78,9 +76,7 @@ def test_read_movielens_1m(tmp_path):
 
 def test_read_csv_full_and_optional_columns(tmp_path):
     # Prepare
-    full = _write(
-        tmp_path, "a.csv", 'user,item,rating,timestamp\na,"x, y",2,7\nb,z,0,8\n'
-    )
+    full = _write(tmp_path, "a.csv", 'user,item,rating,timestamp\na,"x, y",2,7\nb,z,0,8\n')
     minimal = _write(tmp_path, "b.csv", "item,user\nx,a\ny,a\nx,b\n")
     # Execute
     first, second = read_csv(full), read_csv(minimal)

@@ -79,9 +79,7 @@ def test_load_split_synthetic_spec():
 
 def test_real_ml_100k_from_recbole_wheel():
     # Prepare
-    raw = read_inter(
-        _wheel_file("recbole", "dataset_example/ml-100k/ml-100k.inter", "recbole")
-    )
+    raw = read_inter(_wheel_file("recbole", "dataset_example/ml-100k/ml-100k.inter", "recbole"))
     # Execute
     split = load_split("ml-100k")
     # Assert

@@ -26,8 +26,6 @@ def test_masked_candidates_do_not_compete():
 def test_hr_and_ndcg_on_hand_made_ranks():
     ranks = np.array([1, 2, 10, 11])
     assert hit_rate(ranks, 10).tolist() == [1, 1, 1, 0]
-    np.testing.assert_allclose(
-        ndcg(ranks, 10), [1.0, 1 / np.log2(3), 1 / np.log2(11), 0.0]
-    )
+    np.testing.assert_allclose(ndcg(ranks, 10), [1.0, 1 / np.log2(3), 1 / np.log2(11), 0.0])
     summary = summarise_ranks({"test": ranks}, 10)
     assert summary["test_hr10"] == 0.75

@@ -71,20 +71,14 @@ def test_replies_with_nan_wrong_shape_or_extra_arrays_are_dropped_and_the_round_
     nan = _reply(np.full((2, 3), np.nan), 1)
     shape = _reply(np.full((3, 3), 2.0), 1)
     leaky = _reply(np.full((2, 3), 2.0), 1)
-    leaky.content.array_records[wire.ARRAYS]["item-local"] = Array(
-        np.zeros((2, 3), np.float32)
-    )
+    leaky.content.array_records[wire.ARRAYS]["item-local"] = Array(np.zeros((2, 3), np.float32))
     # Execute
     arrays, metrics = strategy.aggregate_train(1, [good, nan, shape, leaky])
     # Assert
     np.testing.assert_allclose(arrays[wire.ITEM_GLOBAL].numpy(), np.full((2, 3), 2.0))
     assert metrics["rejected-replies"] == 3
     reasons = " ".join(strategy.rejected)
-    assert (
-        "non-finite" in reasons
-        and "shape" in reasons
-        and "unexpected arrays" in reasons
-    )
+    assert "non-finite" in reasons and "shape" in reasons and "unexpected arrays" in reasons
 
 
 def test_no_usable_reply_gives_no_update():

@@ -72,14 +72,10 @@ class _Tables:
     head_rows: torch.Tensor  # buffer: weight gathered per row
     reg_rows: torch.Tensor  # buffer: C
     reg_grad: torch.Tensor  # buffer: sign(C) or 2C
-    user_of_rows: (
-        torch.Tensor
-    )  # sparse CSR (U, R) pattern: which rows belong to which user
+    user_of_rows: torch.Tensor  # sparse CSR (U, R) pattern: which rows belong to which user
 
     @classmethod
-    def gather(
-        cls, state: PrivateState, item_global: torch.Tensor, s: RoundSamples
-    ) -> _Tables:
+    def gather(cls, state: PrivateState, item_global: torch.Tensor, s: RoundSamples) -> _Tables:
         local = state.item_local[s.row_user, s.row_item]
         glob = item_global[s.row_item]
         per_user = torch.bincount(s.row_user, minlength=len(s.users))
@@ -87,9 +83,7 @@ class _Tables:
         torch.cumsum(per_user, 0, out=crow[1:])
         cols = torch.arange(len(s.row_user))
         shape = (len(s.users), len(cols))
-        with (
-            warnings.catch_warnings()
-        ):  # CSR is "beta" in torch; sparse.mm on it is stable
+        with warnings.catch_warnings():  # CSR is "beta" in torch; sparse.mm on it is stable
             warnings.simplefilter("ignore", UserWarning)
             pattern = torch.sparse_csr_tensor(crow, cols, torch.ones(len(cols)), shape)
         return cls(
@@ -152,9 +146,7 @@ def train_cohort(
         for slot in range(int(torch.where(alive, n_batches, 0).max())):
             active = alive & (n_batches > slot)
             in_step = active[samples.sample_user] & (batch == slot)
-            losses, counts = _step(
-                tables, samples, in_step, active, steps, scale, cfg, settings
-            )
+            losses, counts = _step(tables, samples, in_step, active, steps, scale, cfg, settings)
             loss_sum += (losses * counts).double()
             seen += counts.double()
             steps += active.float()
@@ -197,17 +189,13 @@ def _step(
     n_users, dim = len(s.users), t.sums.shape[1]
     rows = s.sample_row[in_step]
     hits = torch.bincount(rows, minlength=len(s.row_user)).float()
-    pos = torch.bincount(
-        rows, weights=s.label[in_step], minlength=len(s.row_user)
-    ).float()
+    pos = torch.bincount(rows, weights=s.label[in_step], minlength=len(s.row_user)).float()
     counts = torch.zeros(n_users).index_add_(0, s.row_user, hits)
     inv_n = (1.0 / counts.clamp(min=1))[s.row_user]
     coef = hits * inv_n / dim  # weight of a row in the user's means over batch × dim
     # Forward, per row.
     torch.index_select(t.weight, 0, s.row_user, out=t.head_rows)
-    prob = torch.sigmoid(
-        torch.einsum("rd,rd->r", t.sums, t.head_rows) + t.bias[s.row_user]
-    )
+    prob = torch.sigmoid(torch.einsum("rd,rd->r", t.sums, t.head_rows) + t.bias[s.row_user])
     torch.sub(t.sums, t.gaps, out=t.reg_rows).mul_(0.5)  # C
     if cfg.regulariser == "l1":
         torch.sign(t.reg_rows, out=t.reg_grad)
@@ -242,9 +230,7 @@ def _step(
     return losses, counts
 
 
-def _user_sums(
-    pattern: torch.Tensor, row_values: torch.Tensor, rows: torch.Tensor
-) -> torch.Tensor:
+def _user_sums(pattern: torch.Tensor, row_values: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Return ``Σ_{r of u} row_values[r] · rows[r]`` per user, as one sparse matmul."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -255,9 +241,7 @@ def _user_sums(
     return out
 
 
-def _write_back(
-    state: PrivateState, t: _Tables, s: RoundSamples, scale: torch.Tensor
-) -> None:
+def _write_back(state: PrivateState, t: _Tables, s: RoundSamples, scale: torch.Tensor) -> None:
     """Apply the untouched rows' decay to D, then put the trained rows in place."""
     state.item_local.mul_(scale.view(-1, 1, 1))
     state.item_local[s.row_user, s.row_item] = t.local_rows()
@@ -275,8 +259,5 @@ def sum_global_updates(
     """
     total = item_global * float((weights * update.untouched_scale).sum())
     w_row = weights[update.row_user].unsqueeze(1)
-    base = (
-        update.untouched_scale[update.row_user].unsqueeze(1)
-        * item_global[update.row_item]
-    )
+    base = update.untouched_scale[update.row_user].unsqueeze(1) * item_global[update.row_item]
     return total.index_add_(0, update.row_item, w_row * (update.global_rows - base))

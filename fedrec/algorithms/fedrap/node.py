@@ -49,9 +49,7 @@ def hosted_users(n_users: int, partition: int, num_partitions: int) -> IntArray:
     return np.arange(lo, hi, dtype=np.int64)
 
 
-def participants(
-    users: IntArray, fraction: float, seed: int, server_round: int
-) -> IntArray:
+def participants(users: IntArray, fraction: float, seed: int, server_round: int) -> IntArray:
     """Return the users taking part in ``server_round``: each with probability ``fraction``.
 
     The draw is a function of (seed, round, user) only, so it does not depend on node layout.
@@ -80,25 +78,17 @@ def train_node(
     lam, mu = round_weights(cfg.fedrap, server_round)
     lr_head, lr_emb = round_learning_rates(cfg.fedrap, server_round)
     keys = (cfg.seed, server_round)
-    settings = RoundSettings(
-        lam=lam, mu=mu, lr_head=lr_head, lr_embedding=lr_emb, keys=keys
-    )
+    settings = RoundSettings(lam=lam, mu=mu, lr_head=lr_head, lr_embedding=lr_emb, keys=keys)
     total = torch.zeros_like(item_global)
     weight_sum = loss_sum = 0.0
     examples = epochs = 0
     for cohort in cohorts(users, cfg.federation.cohort_size):
         state = store.load(cohort)
-        samples = build_round_samples(
-            split, cohort, cfg.protocol, cfg.fedrap.num_negatives, keys
-        )
+        samples = build_round_samples(split, cohort, cfg.protocol, cfg.fedrap.num_negatives, keys)
         update = train_cohort(state, item_global, samples, cfg.fedrap, settings)
         store.save(cohort, state)
         counts = samples.user_count.to(item_global.dtype)
-        weights = (
-            counts
-            if cfg.federation.aggregation == "weighted"
-            else torch.ones_like(counts)
-        )
+        weights = counts if cfg.federation.aggregation == "weighted" else torch.ones_like(counts)
         total += sum_global_updates(item_global, update, weights)
         weight_sum += float(weights.sum())
         examples += int(counts.sum())
@@ -129,8 +119,7 @@ def evaluate_node(
         for key in RANK_KEYS:
             parts[key].append(ranks[key].numpy())
     out = {
-        key: np.concatenate(parts[key]) if parts[key] else np.zeros(0, np.int64)
-        for key in parts
+        key: np.concatenate(parts[key]) if parts[key] else np.zeros(0, np.int64) for key in parts
     }
     out["users"] = users
     return out

@@ -28,11 +28,7 @@ def fedrap_loss(
     bce = F.binary_cross_entropy(torch.sigmoid(logits), labels)
     gap = F.mse_loss(local_rows, global_rows)
     target = torch.zeros_like(global_rows)
-    reg = (
-        F.l1_loss(global_rows, target)
-        if regulariser == "l1"
-        else F.mse_loss(global_rows, target)
-    )
+    reg = F.l1_loss(global_rows, target) if regulariser == "l1" else F.mse_loss(global_rows, target)
     return bce - lam * gap + mu * reg
 
 
@@ -73,9 +69,7 @@ def train_user(
         ],
         weight_decay=cfg.weight_decay,
     )
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(
-        optimizer, gamma=cfg.batch_lr_decay
-    )
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.batch_lr_decay)
     total, seen, history = 0.0, 0, []
     for epoch in range(cfg.local_epochs):
         for slot in range(int(batches[epoch].max()) + 1):

@@ -110,9 +110,7 @@ def batch_index(
     if int(counts.max(initial=0)) <= batch_size:
         return torch.from_numpy(batch)
     owner = samples.sample_user.numpy()
-    many = np.flatnonzero(
-        counts[owner] > batch_size
-    )  # samples of users with several batches
+    many = np.flatnonzero(counts[owner] > batch_size)  # samples of users with several batches
     sub_owner = owner[many]
     noise = uniform(
         *keys, Stream.SHUFFLE, epoch, samples.users[sub_owner], samples.sample_pos[many]
