@@ -78,7 +78,9 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
         cfg = resolve(context)
         set_threads(cfg)
         _, item_global, users, store = _unpack(msg, context, cfg)
-        ranks = evaluate_node(split_for(cfg), users, store, item_global, cfg.federation.cohort_size)
+        ranks = evaluate_node(
+            split_for(cfg), users, store, item_global, cfg.federation.cohort_size, cfg.eval.score
+        )
         arrays = ArrayRecord({key: Array(np.ascontiguousarray(v)) for key, v in ranks.items()})
         metrics = MetricRecord({wire.NUM_EXAMPLES: len(users)})
         return Message(RecordDict({wire.ARRAYS: arrays, wire.METRICS: metrics}), reply_to=msg)

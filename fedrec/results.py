@@ -72,7 +72,7 @@ def protocol_record(cfg: ExperimentConfig) -> dict[str, Any]:
         "split": "leave-one-out by timestamp (latest=test, second latest=validation)",
         "ties": "positive ranked below every tied candidate",
         "selection": f"best round by {cfg.eval.selection} HR@{cfg.eval.top_k} (sampled)",
-        "scores": "logits",
+        "scores": cfg.eval.score,
     }
 
 

@@ -15,6 +15,7 @@ Curriculum = Literal["reference", "fixed", "tanh", "sin", "square", "frac"]
 Regulariser = Literal["l1", "l2"]
 Selection = Literal["validation", "test"]
 Aggregation = Literal["mean", "weighted"]
+Score = Literal["logit", "probability"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class EvalConfig:
 
     top_k: int = 10
     selection: Selection = "validation"
+    score: Score = "logit"
     every: int = 1
 
 

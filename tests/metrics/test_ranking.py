@@ -29,3 +29,24 @@ def test_hr_and_ndcg_on_hand_made_ranks():
     np.testing.assert_allclose(ndcg(ranks, 10), [1.0, 1 / np.log2(3), 1 / np.log2(11), 0.0])
     summary = summarise_ranks({"test": ranks}, 10)
     assert summary["test_hr10"] == 0.75
+
+
+def test_probability_scores_tie_when_the_sigmoid_saturates_and_logits_do_not():
+    from fedrec.algorithms.fedrap.cohort import PrivateState
+    from fedrec.algorithms.fedrap.evaluate import cohort_ranks
+    from tests.factories import tiny_split
+
+    # Prepare: one user whose logits are 40 + item index: all distinct, all saturated.
+    split = tiny_split(n_users=1, n_items=40)
+    local = torch.zeros(1, 40, 1)
+    local[0, :, 0] = 40.0 + torch.arange(40.0)
+    state = PrivateState(local, torch.ones(1, 1), torch.zeros(1))
+    item_global = torch.zeros(40, 1)
+    test_item = int(split.test_items[0])
+    beaten = int((split.eval_negatives[0] > test_item).sum())
+    # Execute
+    by_logit = cohort_ranks(state, item_global, split, np.array([0]), "logit")
+    by_prob = cohort_ranks(state, item_global, split, np.array([0]), "probability")
+    # Assert
+    assert int(by_logit["test_sampled"][0]) == 1 + beaten
+    assert int(by_prob["test_sampled"][0]) == 1 + split.eval_negatives.shape[1]

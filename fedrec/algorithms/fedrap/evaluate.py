@@ -23,16 +23,23 @@ def cohort_logits(state: PrivateState, item_global: torch.Tensor) -> torch.Tenso
 
 @torch.no_grad()
 def cohort_ranks(
-    state: PrivateState, item_global: torch.Tensor, split: SplitData, users: IntArray
+    state: PrivateState,
+    item_global: torch.Tensor,
+    split: SplitData,
+    users: IntArray,
+    score: str = "logit",
 ) -> dict[str, torch.Tensor]:
     """Rank the validation and test items, against the sampled negatives and in full ranking.
 
-    Scores are logits: the sigmoid is monotone, so the ranking is the model's, without the ties
-    that float32 saturation of the sigmoid would create. Full ranking competes against every
-    item the user has no known interaction with (its training items and the other held-out
-    item are masked).
+    Scores are logits by default: the sigmoid is monotone, so the ranking is the model's,
+    without the ties that float32 saturation of the sigmoid creates; ``score="probability"``
+    ranks the float32 sigmoid outputs as the reference code does (ties rank the positive last).
+    Full ranking competes against every item the user has no known interaction with (its
+    training items and the other held-out item are masked).
     """
     logits = cohort_logits(state, item_global)
+    if score == "probability":
+        logits = torch.sigmoid(logits)
     rows = torch.arange(len(users))
     val = torch.from_numpy(split.val_items[users])
     test = torch.from_numpy(split.test_items[users])

@@ -111,11 +111,12 @@ def evaluate_node(
     store: ClientStateStore,
     item_global: torch.Tensor,
     cohort_size: int,
+    score: str = "logit",
 ) -> dict[str, IntArray]:
     """Return per-user ranks (``RANK_KEYS``) of the held-out items, plus ``users``."""
     parts: dict[str, list[IntArray]] = {key: [] for key in RANK_KEYS}
     for cohort in cohorts(users, cohort_size):
-        ranks = cohort_ranks(store.load(cohort), item_global, split, cohort)
+        ranks = cohort_ranks(store.load(cohort), item_global, split, cohort, score)
         for key in RANK_KEYS:
             parts[key].append(ranks[key].numpy())
     out = {
