@@ -1,11 +1,14 @@
 """Private per-user state of the users one node hosts, kept outside Flower's messages.
 
 Flower ships a node's ``Context.state`` to the Ray actor and back with every message, so large
-per-user tensors would be copied twice per round. This store keeps them in memory-mapped files
-under the run folder instead: any actor process that serves the node opens the same files, the
-page cache keeps them in RAM while they fit, and they survive for the whole run.
+per-user tensors would be copied twice per round. This store keeps them in ``.npy`` files under
+the run folder instead; any actor process that serves the node opens the same files, and the
+operating system's page cache keeps them in RAM while memory allows.
 
-Users never trained yet are not written: they read as the shared initial state.
+D is stored as ``D = scale · D'``: a round multiplies every row a user did not touch by one
+factor (plain SGD weight decay), which becomes one multiplication of ``scale``. A round therefore
+reads and writes only the rows it touched, never a user's whole D. Users never trained read as
+the shared initial state and occupy no written pages.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fedrec.algorithms.fedrap.cohort import PrivateState
+from fedrec.algorithms.fedrap.cohort import PrivateState, TouchedState
 from fedrec.data.types import IntArray
 from fedrec.models.fedrap import InitialState
 
+# Renormalise a user's D' before its scale underflows float64 precision in practice.
+_MIN_SCALE = 1e-30
+
 
 class ClientStateStore:
-    """D, head weight and head bias of a fixed set of users, one memory-mapped file each.
+    """D, score head and D's scale for a fixed set of users, one ``.npy`` file each.
 
     Parameters
     ----------
@@ -42,6 +48,7 @@ class ClientStateStore:
         n = len(self.users)
         folder.mkdir(parents=True, exist_ok=True)
         self._local = _open(folder / "item_local.npy", (n, n_items, dim), np.float32)
+        self._scale = _open(folder / "item_local_scale.npy", (n,), np.float64)
         self._weight = _open(folder / "head_weight.npy", (n, dim), np.float32)
         self._bias = _open(folder / "head_bias.npy", (n,), np.float32)
         self._trained = _open(folder / "trained.npy", (n,), np.bool_)
@@ -54,31 +61,66 @@ class ClientStateStore:
             raise KeyError("users not hosted by this store")
         return slots.astype(np.int64)
 
-    def load(self, users: IntArray) -> PrivateState:
-        """Return a writable copy of the users' private tensors."""
+    def touched(self, users: IntArray, row_user: IntArray, row_item: IntArray) -> TouchedState:
+        """Return D on the given (local user index, item) rows, and the users' heads."""
         slots = self.slots(users)
-        trained = torch.from_numpy(self._trained[slots].copy())
-        local = torch.from_numpy(self._local[slots])
-        weight = torch.from_numpy(self._weight[slots])
-        bias = torch.from_numpy(self._bias[slots])
-        fresh = ~trained
-        if bool(fresh.any()):
-            local[fresh] = self.init.item_local
-            weight[fresh] = self.init.head_weight
-            bias[fresh] = self.init.head_bias
-        return PrivateState(item_local=local, head_weight=weight, head_bias=bias)
+        trained = self._trained[slots]
+        rows = np.asarray(self._local[slots[row_user], row_item], dtype=np.float32)
+        rows *= self._scale[slots][row_user, None].astype(np.float32)
+        fresh = ~trained[row_user]
+        rows[fresh] = self.init.item_local.numpy()[row_item[fresh]]
+        weight, bias = self._heads(slots, trained)
+        return TouchedState(torch.from_numpy(rows), weight, bias)
 
-    def save(self, users: IntArray, state: PrivateState) -> None:
-        """Write the users' private tensors back and mark them trained."""
+    def update(
+        self,
+        users: IntArray,
+        row_user: IntArray,
+        row_item: IntArray,
+        state: TouchedState,
+        untouched_scale: torch.Tensor,
+    ) -> None:
+        """Store a round's result: trained rows, heads, and the decay of every other row."""
         slots = self.slots(users)
-        self._local[slots] = state.item_local.numpy()
+        fresh = ~self._trained[slots]
+        if fresh.any():
+            self._local[slots[fresh]] = self.init.item_local.numpy()
+            self._scale[slots[fresh]] = 1.0
+        scale = self._scale[slots] * untouched_scale.numpy().astype(np.float64)
+        tiny = scale < _MIN_SCALE
+        if tiny.any():
+            self._local[slots[tiny]] *= scale[tiny, None, None].astype(np.float32)
+            scale[tiny] = 1.0
+        self._scale[slots] = scale
+        values = state.local_rows.numpy() / scale[row_user, None].astype(np.float32)
+        self._local[slots[row_user], row_item] = values
         self._weight[slots] = state.head_weight.numpy()
         self._bias[slots] = state.head_bias.numpy()
         self._trained[slots] = True
 
+    def load(self, users: IntArray) -> PrivateState:
+        """Return the users' dense private state (for evaluation)."""
+        slots = self.slots(users)
+        trained = self._trained[slots]
+        local = torch.from_numpy(np.asarray(self._local[slots], dtype=np.float32))
+        local *= torch.from_numpy(self._scale[slots].astype(np.float32)).view(-1, 1, 1)
+        fresh = torch.from_numpy(~trained)
+        if bool(fresh.any()):
+            local[fresh] = self.init.item_local
+        weight, bias = self._heads(slots, trained)
+        return PrivateState(item_local=local, head_weight=weight, head_bias=bias)
+
+    def _heads(self, slots: IntArray, trained: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        weight = torch.from_numpy(np.array(self._weight[slots], dtype=np.float32))
+        bias = torch.from_numpy(np.array(self._bias[slots], dtype=np.float32))
+        fresh = torch.from_numpy(~trained)
+        weight[fresh] = self.init.head_weight
+        bias[fresh] = self.init.head_bias
+        return weight, bias
+
     def flush(self) -> None:
         """Push written pages to the files (they are also flushed when the store is dropped)."""
-        for array in (self._local, self._weight, self._bias, self._trained):
+        for array in (self._local, self._scale, self._weight, self._bias, self._trained):
             array.flush()
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from fedrec.algorithms.fedrap.cohort import (
-    PrivateState,
     RoundSettings,
+    TouchedState,
     sum_global_updates,
     train_cohort,
 )
@@ -21,12 +21,21 @@ from tests.factories import tiny_split
 LAM, MU, LR_HEAD, LR_EMB = 0.1, 0.1, 0.5, 2.0
 
 
-def _cohort_state(init, n_users):
-    return PrivateState(
-        init.item_local.expand(n_users, -1, -1).clone(),
+def _touched(init, samples):
+    n_users = len(samples.users)
+    return TouchedState(
+        init.item_local[samples.row_item].clone(),
         init.head_weight.expand(n_users, -1).clone(),
         init.head_bias.expand(n_users).clone(),
     )
+
+
+def _dense_local(init, samples, state, update, user):
+    """The user's full D: untouched rows decayed by its scale, touched rows as trained."""
+    dense = init.item_local * update.untouched_scale[user]
+    mine = samples.row_user == user
+    dense[samples.row_item[mine]] = state.local_rows[mine]
+    return dense
 
 
 def _per_user_model(init, n_items, dim):
@@ -57,7 +66,7 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
     users = np.arange(split.n_users)
     keys = (0, 2)
     samples = build_round_samples(split, users, "strict", 4, keys)
-    state = _cohort_state(init, len(users))
+    state = _touched(init, samples)
     settings = RoundSettings(lam=LAM, mu=MU, lr_head=LR_HEAD, lr_embedding=LR_EMB, keys=keys)
     batches = [batch_index(samples, cfg.batch_size, keys, e) for e in range(cfg.local_epochs)]
     # Execute
@@ -77,7 +86,10 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
         )
         # Assert: every private tensor, the loss and the epoch count match the plain loop.
         torch.testing.assert_close(
-            state.item_local[u], model.item_local.weight, atol=5e-6, rtol=1e-5
+            _dense_local(init, samples, state, update, u),
+            model.item_local.weight,
+            atol=5e-6,
+            rtol=1e-5,
         )
         torch.testing.assert_close(
             state.head_weight[u], model.head.weight.view(-1), atol=5e-6, rtol=1e-5
@@ -106,18 +118,18 @@ def test_user_result_does_not_depend_on_its_cohort():
     init = initial_state(split.n_items, cfg.dim, seed=1)
     settings = RoundSettings(LAM, MU, LR_HEAD, LR_EMB, keys=(5, 1))
 
-    def run(users):
-        state = _cohort_state(init, len(users))
+    def run(users, local_user):
         samples = build_round_samples(split, users, "legacy", 4, settings.keys)
-        train_cohort(state, init.item_global, samples, cfg, settings)
-        return state
+        state = _touched(init, samples)
+        update = train_cohort(state, init.item_global, samples, cfg, settings)
+        return _dense_local(init, samples, state, update, local_user), state.head_weight[local_user]
 
     # Execute
-    whole = run(np.arange(10))
-    part = run(np.array([3, 7]))
+    whole_local, whole_head = run(np.arange(10), 7)
+    part_local, part_head = run(np.array([3, 7]), 1)
     # Assert
-    torch.testing.assert_close(part.item_local[0], whole.item_local[3], atol=1e-6, rtol=1e-6)
-    torch.testing.assert_close(part.head_weight[1], whole.head_weight[7], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(part_local, whole_local, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(part_head, whole_head, atol=1e-6, rtol=1e-6)
 
 
 def test_local_training_lowers_the_loss_on_its_batch():
@@ -128,7 +140,7 @@ def test_local_training_lowers_the_loss_on_its_batch():
     users = np.arange(4)
     samples = build_round_samples(split, users, "strict", 4, (0, 1))
     settings = RoundSettings(0.0, 0.0, 0.1, 1.0, keys=(0, 1))
-    state = _cohort_state(init, 4)
+    state = _touched(init, samples)
     first = train_cohort(state, init.item_global, samples, cfg, settings)
     # Execute: a second pass over the same samples starts from the trained state.
     second = train_cohort(state, init.item_global, samples, cfg, settings)

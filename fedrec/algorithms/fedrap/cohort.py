@@ -24,9 +24,22 @@ from fedrec.config.schema import FedRAPConfig
 
 @dataclass
 class PrivateState:
-    """The private tensors of a cohort: D per user and the score head."""
+    """The private tensors of a cohort, dense: D per user and the score head (for evaluation)."""
 
     item_local: torch.Tensor  # (U, n_items, dim)
+    head_weight: torch.Tensor  # (U, dim)
+    head_bias: torch.Tensor  # (U,)
+
+
+@dataclass
+class TouchedState:
+    """The part of a cohort's private state that one round reads and writes.
+
+    D only on the (user, item) rows the round touches, in the order of ``RoundSamples``'s row
+    table; the rest of D changes by the per-user factor ``CohortUpdate.untouched_scale``.
+    """
+
+    local_rows: torch.Tensor  # (R, dim)
     head_weight: torch.Tensor  # (U, dim)
     head_bias: torch.Tensor  # (U,)
 
@@ -75,8 +88,8 @@ class _Tables:
     user_of_rows: torch.Tensor  # sparse CSR (U, R) pattern: which rows belong to which user
 
     @classmethod
-    def gather(cls, state: PrivateState, item_global: torch.Tensor, s: RoundSamples) -> _Tables:
-        local = state.item_local[s.row_user, s.row_item]
+    def gather(cls, state: TouchedState, item_global: torch.Tensor, s: RoundSamples) -> _Tables:
+        local = state.local_rows
         glob = item_global[s.row_item]
         per_user = torch.bincount(s.row_user, minlength=len(s.users))
         crow = torch.zeros(len(s.users) + 1, dtype=torch.int64)
@@ -105,7 +118,7 @@ class _Tables:
 
 
 def train_cohort(
-    state: PrivateState,
+    state: TouchedState,
     item_global: torch.Tensor,
     samples: RoundSamples,
     cfg: FedRAPConfig,
@@ -115,8 +128,8 @@ def train_cohort(
 
     Parameters
     ----------
-    state : PrivateState
-        The cohort's private tensors; updated in place.
+    state : TouchedState
+        The cohort's touched private rows and heads; replaced by their trained values.
     item_global : torch.Tensor
         The server's C, shape ``(n_items, dim)``; not modified.
     samples : RoundSamples
@@ -158,7 +171,8 @@ def train_cohort(
         previous = running
         if not bool(alive.any()):
             break
-    _write_back(state, tables, samples, scale)
+    state.local_rows = tables.local_rows()
+    state.head_weight, state.head_bias = tables.weight, tables.bias
     return CohortUpdate(
         row_user=samples.row_user,
         row_item=samples.row_item,
@@ -239,14 +253,6 @@ def _user_sums(pattern: torch.Tensor, row_values: torch.Tensor, rows: torch.Tens
         )
     out: torch.Tensor = torch.sparse.mm(weighted, rows)
     return out
-
-
-def _write_back(state: PrivateState, t: _Tables, s: RoundSamples, scale: torch.Tensor) -> None:
-    """Apply the untouched rows' decay to D, then put the trained rows in place."""
-    state.item_local.mul_(scale.view(-1, 1, 1))
-    state.item_local[s.row_user, s.row_item] = t.local_rows()
-    state.head_weight.copy_(t.weight)
-    state.head_bias.copy_(t.bias)
 
 
 def sum_global_updates(
