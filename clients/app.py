@@ -26,7 +26,6 @@ from fedrec import wire
 from fedrec.algorithms.fedrap.node import (
     evaluate_node,
     hosted_users,
-    participants,
     train_node,
 )
 from fedrec.config import ExperimentConfig, from_run_config
@@ -57,8 +56,7 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
         cfg = resolve(context)
         set_threads(cfg)
         server_round, item_global, users, store = _unpack(msg, context, cfg)
-        chosen = participants(users, cfg.federation.participation, cfg.seed, server_round)
-        result = train_node(split_for(cfg), chosen, store, item_global, cfg, server_round)
+        result = train_node(split_for(cfg), users, store, item_global, cfg, server_round)
         store.flush()
         arrays = ArrayRecord({wire.GLOBAL_SUM: Array(result.global_sum.numpy())})
         metrics = MetricRecord(
@@ -66,6 +64,7 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
                 wire.WEIGHT_SUM: result.weight_sum,
                 wire.NUM_USERS: result.num_users,
                 wire.NUM_EXAMPLES: result.num_examples,
+                wire.NUM_DROPPED: result.num_dropped,
                 wire.LOSS_SUM: result.loss_sum,
                 wire.EPOCHS_SUM: result.epochs_sum,
                 wire.TRAIN_SECONDS: result.train_seconds,

@@ -21,6 +21,7 @@ GLOBAL_SUM = "global-sum"  # Σ_u w_u C_u over the node's participating users
 WEIGHT_SUM = "weight-sum"
 NUM_USERS = "num-users"
 NUM_EXAMPLES = "num-examples"
+NUM_DROPPED = "num-dropped"
 LOSS_SUM = "loss-sum"
 EPOCHS_SUM = "epochs-sum"
 TRAIN_SECONDS = "train-seconds"

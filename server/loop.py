@@ -53,6 +53,9 @@ def run_rounds(
             loss=wire.scalar(train_metrics["loss"]),
             local_epochs=wire.scalar(train_metrics["epochs"]),
             clients=clients,
+            dropped=int(wire.scalar(train_metrics[wire.NUM_DROPPED])),
+            # The slowest node's pure local training: round_seconds minus this is overhead.
+            node_train_seconds_max=wire.scalar(train_metrics["train-seconds-max"]),
             rejected=list(strategy.rejected),
             # What the per-user protocol moves: every participant downloads and uploads dense C.
             download_bytes=clients * dense_bytes,

@@ -67,11 +67,13 @@ class GlobalItemAverage(FedAvg):
                 wire.WEIGHT_SUM,
                 wire.NUM_USERS,
                 wire.NUM_EXAMPLES,
+                wire.NUM_DROPPED,
                 wire.LOSS_SUM,
                 wire.EPOCHS_SUM,
             ),
             0.0,
         )
+        slowest = 0.0
         for msg in replies:
             contribution = self._check(msg)
             if contribution is None:
@@ -79,7 +81,8 @@ class GlobalItemAverage(FedAvg):
             total = contribution if total is None else total + contribution
             metrics = msg.content.metric_records[wire.METRICS]
             for key in stats:
-                stats[key] += wire.scalar(metrics[key])
+                stats[key] += wire.scalar(metrics.get(key, 0.0))
+            slowest = max(slowest, wire.scalar(metrics.get(wire.TRAIN_SECONDS, 0.0)))
         if total is None or stats[wire.WEIGHT_SUM] <= 0:
             return None, None
         item_global = (total / stats[wire.WEIGHT_SUM]).astype(np.float32)
@@ -90,6 +93,8 @@ class GlobalItemAverage(FedAvg):
                 "epochs": stats[wire.EPOCHS_SUM] / users,
                 wire.NUM_USERS: int(stats[wire.NUM_USERS]),
                 wire.NUM_EXAMPLES: int(stats[wire.NUM_EXAMPLES]),
+                wire.NUM_DROPPED: int(stats[wire.NUM_DROPPED]),
+                "train-seconds-max": slowest,
                 "rejected-replies": len(self.rejected),
             }
         )

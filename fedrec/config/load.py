@@ -112,6 +112,8 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "rounds": config.rounds >= 1,
         "federation.num_nodes": config.federation.num_nodes >= 1,
         "federation.participation": 0.0 < config.federation.participation <= 1.0,
+        "federation.clients_per_round": config.federation.clients_per_round >= 0,
+        "federation.dropout": 0.0 <= config.federation.dropout < 1.0,
         "federation.cohort_size": config.federation.cohort_size >= 1,
         "fedrap.dim": config.fedrap.dim >= 1,
         "fedrap.local_epochs": config.fedrap.local_epochs >= 1,

@@ -64,6 +64,8 @@ class FederationConfig:
 
     num_nodes: int = 2
     participation: float = 1.0
+    clients_per_round: int = 0
+    dropout: float = 0.0
     aggregation: Aggregation = "mean"
     node_cpus: int = 1
     cohort_size: int = 1024

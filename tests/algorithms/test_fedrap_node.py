@@ -31,8 +31,7 @@ def _federation(tmp_path, split, cfg, num_nodes, rounds=2):
     for server_round in range(1, rounds + 1):
         results = []
         for store in stores:
-            users = participants(store.users, cfg.federation.participation, cfg.seed, server_round)
-            results.append(train_node(split, users, store, item_global, cfg, server_round))
+            results.append(train_node(split, store.users, store, item_global, cfg, server_round))
         total = sum(r.global_sum for r in results)
         item_global = total / sum(r.weight_sum for r in results)
     ranks = [evaluate_node(split, s.users, s, item_global, 4) for s in stores]
@@ -47,6 +46,7 @@ def test_results_are_identical_for_one_two_or_three_nodes_and_any_cohort_size(tm
             "fedrap.dim=4",
             "fedrap.local_epochs=3",
             "federation.participation=0.7",
+            "federation.dropout=0.2",
         ]
     )
     small = dataclasses.replace(cfg, federation=dataclasses.replace(cfg.federation, cohort_size=3))
@@ -62,9 +62,42 @@ def test_results_are_identical_for_one_two_or_three_nodes_and_any_cohort_size(tm
         np.testing.assert_array_equal(r1[key], r3[key])
 
 
+def _cfg(*overrides):
+    return load_config(overrides=list(overrides))
+
+
 def test_participation_is_a_fraction_of_users_drawn_per_round():
     users = np.arange(10_000)
-    chosen = participants(users, 0.25, seed=0, server_round=3)
-    assert abs(len(chosen) / len(users) - 0.25) < 0.02
-    assert not np.array_equal(chosen, participants(users, 0.25, seed=0, server_round=4))
-    assert np.array_equal(participants(users, 1.0, 0, 1), users)
+    chosen, dropped = participants(users, 10_000, _cfg("federation.participation=0.25"), 3)
+    assert abs(len(chosen) / len(users) - 0.25) < 0.02 and dropped == 0
+    again, _ = participants(users, 10_000, _cfg("federation.participation=0.25"), 4)
+    assert not np.array_equal(chosen, again)
+    assert np.array_equal(participants(users, 10_000, _cfg(), 1)[0], users)
+
+
+def test_clients_per_round_is_exact_across_nodes_and_dropout_removes_a_share():
+    # Prepare: 1,000 users hosted by 3 nodes, 100 clients per round.
+    cfg = _cfg("federation.clients_per_round=100")
+    nodes = [hosted_users(1000, p, 3) for p in range(3)]
+    # Execute
+    chosen = np.concatenate([participants(users, 1000, cfg, 5)[0] for users in nodes])
+    survivors, dropped = participants(chosen, 1000, _cfg("federation.dropout=0.3"), 5)
+    # Assert
+    assert len(chosen) == 100 and len(np.unique(chosen)) == 100
+    assert len(survivors) + dropped == 100 and 15 <= dropped <= 45
+
+
+def test_dropped_clients_contribute_nothing_and_the_rest_still_aggregate(tmp_path):
+    # Prepare
+    split = tiny_split(n_users=20)
+    cfg = _cfg("fedrap.dim=4", "fedrap.local_epochs=2", "federation.dropout=0.5")
+    init = initial_state(split.n_items, 4, cfg.seed)
+    store = ClientStateStore(tmp_path, np.arange(20), init)
+    # Execute
+    result = train_node(split, np.arange(20), store, init.item_global, cfg, 1)
+    survivors, dropped = participants(np.arange(20), 20, cfg, 1)
+    # Assert: the weight counts survivors only, and dropped users were not trained.
+    assert result.num_users == len(survivors) and result.num_dropped == dropped > 0
+    assert result.weight_sum == len(survivors)
+    gone = np.setdiff1d(np.arange(20), survivors)
+    torch.testing.assert_close(store.load(gone).item_local[0], init.item_local)

@@ -35,6 +35,7 @@ class NodeTrainResult:
     weight_sum: float
     num_users: int
     num_examples: int
+    num_dropped: int
     loss_sum: float
     epochs_sum: int
     train_seconds: float
@@ -49,14 +50,37 @@ def hosted_users(n_users: int, partition: int, num_partitions: int) -> IntArray:
     return np.arange(lo, hi, dtype=np.int64)
 
 
-def participants(users: IntArray, fraction: float, seed: int, server_round: int) -> IntArray:
-    """Return the users taking part in ``server_round``: each with probability ``fraction``.
+def participants(
+    users: IntArray, n_population: int, cfg: ExperimentConfig, server_round: int
+) -> tuple[IntArray, int]:
+    """Return the hosted users who take part in ``server_round`` and send an update.
 
-    The draw is a function of (seed, round, user) only, so it does not depend on node layout.
+    Sampling is exact when ``clients_per_round`` is set (the users with the smallest draws in
+    the whole population), else each user takes part with probability ``participation``; a
+    sampled user then drops out with probability ``dropout`` (it trains and sends nothing).
+    Every draw is a function of (seed, round, user), so no node needs to talk to another.
+
+    Returns
+    -------
+    tuple of (IntArray, int)
+        The users that train, and the number of sampled users that dropped out.
     """
-    if fraction >= 1.0:
-        return users
-    return users[uniform(seed, Stream.PARTICIPATION, server_round, users) < fraction]
+    fed, seed = cfg.federation, cfg.seed
+    if fed.clients_per_round > 0:
+        k = min(fed.clients_per_round, n_population)
+        draws = uniform(seed, Stream.PARTICIPATION, server_round, np.arange(n_population))
+        cutoff = np.partition(draws, k - 1)[k - 1]
+        sampled = users[draws[users] <= cutoff]
+    elif fed.participation < 1.0:
+        sampled = users[
+            uniform(seed, Stream.PARTICIPATION, server_round, users) < fed.participation
+        ]
+    else:
+        sampled = users
+    if fed.dropout <= 0.0:
+        return sampled, 0
+    stays = uniform(seed, Stream.DROPOUT, server_round, sampled) >= fed.dropout
+    return sampled[stays], int((~stays).sum())
 
 
 def cohorts(users: IntArray, size: int) -> Iterator[IntArray]:
@@ -82,14 +106,15 @@ def training_cohorts(
 
 def train_node(
     split: SplitData,
-    users: IntArray,
+    hosted: IntArray,
     store: ClientStateStore,
     item_global: torch.Tensor,
     cfg: ExperimentConfig,
     server_round: int,
 ) -> NodeTrainResult:
-    """Train the given users for one round and return their aggregated contribution."""
+    """Train this round's participants among ``hosted`` and return their contribution."""
     start = time.perf_counter()
+    users, dropped = participants(hosted, split.n_users, cfg, server_round)
     lam, mu = round_weights(cfg.fedrap, server_round)
     lr_head, lr_emb = round_learning_rates(cfg.fedrap, server_round)
     keys = (cfg.seed, server_round)
@@ -115,6 +140,7 @@ def train_node(
         weight_sum=weight_sum,
         num_users=len(users),
         num_examples=examples,
+        num_dropped=dropped,
         loss_sum=loss_sum,
         epochs_sum=epochs,
         train_seconds=time.perf_counter() - start,
