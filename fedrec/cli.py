@@ -27,20 +27,40 @@ def simulate(cfg: ExperimentConfig) -> Path:
 
     cfg = with_run_name(cfg)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    backend = {
-        "client_resources": {"num_cpus": cfg.federation.node_cpus, "num_gpus": 0.0},
-        "init_args": {"include_dashboard": False, "log_to_driver": True},
-    }
     run_simulation(
         server_app=make_server_app(cfg),
         client_app=make_client_app(cfg),
         num_supernodes=cfg.federation.num_nodes,
-        backend_config=backend,  # type: ignore[arg-type]
+        backend_config=ray_backend_config(cfg),  # type: ignore[arg-type]
     )
-    run_dir = Path(cfg.output_dir) / cfg.run_name
+    run_dir = Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name
     if not (run_dir / "summary.json").exists():
         raise RuntimeError(f"the simulation ended without a summary in {run_dir}")
     return run_dir
+
+
+def ray_backend_config(cfg: ExperimentConfig) -> dict[str, dict[str, object]]:
+    """Flower's Ray backend settings: node resources, and an existing cluster if one is given."""
+    init_args: dict[str, object] = {"log_to_driver": True}
+    if cfg.federation.ray_address:
+        init_args["address"] = cfg.federation.ray_address
+    else:
+        init_args["include_dashboard"] = False
+    return {
+        "client_resources": {"num_cpus": cfg.federation.node_cpus, "num_gpus": 0.0},
+        "init_args": init_args,
+    }
+
+
+def resolve_config(experiment: str | None, overrides: Sequence[str]) -> ExperimentConfig:
+    """Build the config of ``fedrec run``; ``resume=<run folder>`` starts from its saved config."""
+    cfg = load_config(experiment, overrides)
+    if not cfg.resume:
+        return cfg
+    saved = Path(cfg.resume) / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"config key 'resume': {saved} not found")
+    return load_config(saved, overrides)
 
 
 def _print_summary(run_dir: Path) -> None:
@@ -60,7 +80,7 @@ def _print_summary(run_dir: Path) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.experiment, args.overrides)
+    cfg = resolve_config(args.experiment, args.overrides)
     _quiet_flower(args.verbose)
     _print_summary(simulate(cfg))
     return 0

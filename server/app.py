@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flwr.app import Array, Context
+from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from clients.runtime import split_for
@@ -15,7 +15,8 @@ from fedrec.config import ExperimentConfig, from_run_config
 from fedrec.models.fedrap import initial_state
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, summarise
-from server.loop import initial_arrays, run_rounds
+from server.checkpoint import Checkpoint, restore_checkpoint
+from server.loop import run_rounds
 
 
 def default_run_name(cfg: ExperimentConfig) -> str:
@@ -30,19 +31,24 @@ def with_run_name(cfg: ExperimentConfig) -> ExperimentConfig:
 
 
 def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
-    """Run one experiment on ``grid`` and return its run folder."""
+    """Run one experiment on ``grid`` (or resume it) and return its run folder."""
     cfg = with_run_name(cfg)
-    run = RunFolder(Path(cfg.output_dir) / cfg.run_name)
-    run.write_config(cfg)
+    run = RunFolder(Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name)
     started = time.perf_counter()
     with PeakRSS() as rss:
-        # The server needs only the catalogue size; in simulation it reads it from the split.
-        n_items = split_for(cfg).n_items
-        init = initial_state(n_items, cfg.fedrap.dim, cfg.seed)
-        records = run_rounds(grid, cfg, run, initial_arrays(Array(init.item_global.numpy())))
+        start = restore_checkpoint(run) if cfg.resume else _fresh_start(run, cfg)
+        records = run_rounds(grid, cfg, run, start)
     extra = {"peak_rss_mb": rss.peak_mb, "wall_seconds": time.perf_counter() - started}
     run.write_summary(summarise(cfg, records, extra))
     return run.path
+
+
+def _fresh_start(run: RunFolder, cfg: ExperimentConfig) -> Checkpoint:
+    run.write_config(cfg)
+    # The server needs only the catalogue size; in simulation it reads it from the split.
+    n_items = split_for(cfg).n_items
+    item_global = initial_state(n_items, cfg.fedrap.dim, cfg.seed).item_global.numpy()
+    return Checkpoint(server_round=0, item_global=item_global, strategy_state={})
 
 
 def make_server_app(config: ExperimentConfig | None = None) -> ServerApp:

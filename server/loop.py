@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from fedrec import wire
 from fedrec.config.schema import ExperimentConfig
-from fedrec.results import RunFolder
+from fedrec.results import RunFolder, read_rounds
+from server.checkpoint import Checkpoint, write_checkpoint
 from strategies.item_average import GlobalItemAverage
 
 
@@ -30,45 +31,59 @@ def message_bytes(messages: list[Message]) -> int:
 
 
 def run_rounds(
-    grid: Grid, cfg: ExperimentConfig, run: RunFolder, initial: ArrayRecord
+    grid: Grid, cfg: ExperimentConfig, run: RunFolder, start: Checkpoint
 ) -> list[dict[str, Any]]:
-    """Run ``cfg.rounds`` federated rounds and return one record per round."""
+    """Run rounds ``start.server_round + 1 .. cfg.rounds``; return every round's record.
+
+    Records of rounds before ``start`` are read back from the run folder (a resumed run).
+    """
     strategy = GlobalItemAverage(cfg.federation.num_nodes, cfg.eval.top_k)
-    arrays, records = initial, []
-    dense_bytes = initial[wire.ITEM_GLOBAL].numpy().nbytes
-    bar = tqdm(range(1, cfg.rounds + 1), desc="rounds", unit="round", disable=not cfg.progress)
+    arrays = ArrayRecord({wire.ITEM_GLOBAL: Array(start.item_global)})
+    records = read_rounds(run.path) if start.server_round > 0 else []
+    rounds = range(start.server_round + 1, cfg.rounds + 1)
+    bar = tqdm(rounds, desc="rounds", unit="round", disable=not cfg.progress)
     for server_round in bar:
-        record: dict[str, Any] = {"round": server_round}
-        start = time.perf_counter()
-        config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
-        sent = list(strategy.configure_train(server_round, arrays, config, grid))
-        replies = list(grid.send_and_receive(sent))
-        new_arrays, train_metrics = strategy.aggregate_train(server_round, replies)
-        if new_arrays is None or train_metrics is None:
-            raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
-        arrays = new_arrays
-        clients = int(wire.scalar(train_metrics[wire.NUM_USERS]))
-        record.update(
-            round_seconds=time.perf_counter() - start,
-            loss=wire.scalar(train_metrics["loss"]),
-            local_epochs=wire.scalar(train_metrics["epochs"]),
-            clients=clients,
-            dropped=int(wire.scalar(train_metrics[wire.NUM_DROPPED])),
-            # The slowest node's pure local training: round_seconds minus this is overhead.
-            node_train_seconds_max=wire.scalar(train_metrics["train-seconds-max"]),
-            rejected=list(strategy.rejected),
-            # What the per-user protocol moves: every participant downloads and uploads dense C.
-            download_bytes=clients * dense_bytes,
-            upload_bytes=clients * dense_bytes,
-            sim_message_bytes_down=message_bytes(sent),
-            sim_message_bytes_up=message_bytes(replies),
-        )
+        record, arrays = _train(strategy, grid, server_round, arrays, run)
         if server_round % cfg.eval.every == 0 or server_round == cfg.rounds:
             record.update(_evaluate(strategy, grid, server_round, arrays, run))
         run.append_round(record)
         records.append(record)
         _show(bar, record, cfg.eval.top_k)
+        if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
+            item_global = arrays[wire.ITEM_GLOBAL].numpy()
+            write_checkpoint(run, Checkpoint(server_round, item_global, strategy_state={}))
     return records
+
+
+def _train(
+    strategy: GlobalItemAverage, grid: Grid, server_round: int, arrays: ArrayRecord, run: RunFolder
+) -> tuple[dict[str, Any], ArrayRecord]:
+    start = time.perf_counter()
+    config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
+    sent = list(strategy.configure_train(server_round, arrays, config, grid))
+    replies = list(grid.send_and_receive(sent))
+    new_arrays, metrics = strategy.aggregate_train(server_round, replies)
+    if new_arrays is None or metrics is None:
+        raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
+    clients = int(wire.scalar(metrics[wire.NUM_USERS]))
+    dense_bytes = arrays[wire.ITEM_GLOBAL].numpy().nbytes
+    record: dict[str, Any] = {
+        "round": server_round,
+        "round_seconds": time.perf_counter() - start,
+        "loss": wire.scalar(metrics["loss"]),
+        "local_epochs": wire.scalar(metrics["epochs"]),
+        "clients": clients,
+        "dropped": int(wire.scalar(metrics[wire.NUM_DROPPED])),
+        # The slowest node's pure local training: round_seconds minus this is overhead.
+        "node_train_seconds_max": wire.scalar(metrics["train-seconds-max"]),
+        "rejected": list(strategy.rejected),
+        # What the per-user protocol moves: every participant downloads and uploads dense C.
+        "download_bytes": clients * dense_bytes,
+        "upload_bytes": clients * dense_bytes,
+        "sim_message_bytes_down": message_bytes(sent),
+        "sim_message_bytes_up": message_bytes(replies),
+    }
+    return record, new_arrays
 
 
 def _evaluate(
@@ -100,8 +115,3 @@ def _show(bar: tqdm, record: dict[str, Any], k: int) -> None:
         test_ndcg=f"{record[f'test_sampled_ndcg{k}']:.4f}",
         s=f"{record['round_seconds']:.2f}",
     )
-
-
-def initial_arrays(item_global: Array) -> ArrayRecord:
-    """Wrap the initial C into the ArrayRecord the first round sends."""
-    return ArrayRecord({wire.ITEM_GLOBAL: item_global})

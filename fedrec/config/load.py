@@ -110,6 +110,7 @@ def _merge(layers: Sequence[DictConfig]) -> ExperimentConfig:
 def _check_ranges(config: ExperimentConfig) -> None:
     checks = {
         "rounds": config.rounds >= 1,
+        "checkpoint_every": config.checkpoint_every >= 0,
         "federation.num_nodes": config.federation.num_nodes >= 1,
         "federation.participation": 0.0 < config.federation.participation <= 1.0,
         "federation.clients_per_round": config.federation.clients_per_round >= 0,

@@ -69,6 +69,7 @@ class FederationConfig:
     aggregation: Aggregation = "mean"
     node_cpus: int = 1
     cohort_size: int = 1024
+    ray_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class ExperimentConfig:
     output_dir: str = "runs"
     run_name: str = ""
     progress: bool = True
+    checkpoint_every: int = 10
+    resume: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)

@@ -1,0 +1,77 @@
+"""Checkpoints of a run, and resuming from them.
+
+A checkpoint holds everything the next round depends on: the global C, the round number, the
+strategy's state and a copy of the client state store. The metrics so far stay in the run
+folder's ``metrics.jsonl`` (resume truncates it to the checkpoint's round). There is no RNG
+state to save: every random draw in fedrec is a pure function of (seed, round, user).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fedrec.results import RunFolder, read_rounds
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a resumed run starts from."""
+
+    server_round: int
+    item_global: np.ndarray
+    strategy_state: dict[str, Any]
+
+
+def write_checkpoint(run: RunFolder, checkpoint: Checkpoint) -> None:
+    """Write a checkpoint atomically: build it beside the old one, then swap them."""
+    final = run.path / CHECKPOINT_DIR
+    staging, retired = final.with_name("checkpoint.tmp"), final.with_name("checkpoint.old")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    np.save(staging / "item_global.npy", checkpoint.item_global)
+    if run.state_dir.exists():
+        shutil.copytree(run.state_dir, staging / "client_state")
+    meta = {"round": checkpoint.server_round, "strategy": checkpoint.strategy_state}
+    (staging / "state.json").write_text(json.dumps(meta), encoding="utf-8")
+    shutil.rmtree(retired, ignore_errors=True)
+    if final.exists():
+        final.rename(retired)
+    staging.rename(final)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def restore_checkpoint(run: RunFolder) -> Checkpoint:
+    """Put a run folder back to its checkpoint and return it.
+
+    The client state store is replaced by the checkpoint's copy, and ``metrics.jsonl`` and the
+    saved ranks are cut back to the checkpoint's round, so the resumed run appends to exactly
+    what an uninterrupted run would have at that point.
+    """
+    folder = run.path / CHECKPOINT_DIR
+    if not (folder / "state.json").exists():
+        raise FileNotFoundError(f"{run.path} has no checkpoint to resume from")
+    meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    server_round = int(meta["round"])
+    shutil.rmtree(run.state_dir, ignore_errors=True)
+    if (folder / "client_state").exists():
+        shutil.copytree(folder / "client_state", run.state_dir)
+    _truncate_records(run, server_round)
+    return Checkpoint(server_round, np.load(folder / "item_global.npy"), meta["strategy"])
+
+
+def _truncate_records(run: RunFolder, server_round: int) -> None:
+    if (run.path / "metrics.jsonl").exists():
+        kept = [r for r in read_rounds(run.path) if r["round"] <= server_round]
+        (run.path / "metrics.jsonl").unlink()
+        for record in kept:
+            run.append_round(record)
+    for ranks in (run.path / "ranks").glob("round-*.npz"):
+        if int(ranks.stem.split("-")[1]) > server_round:
+            ranks.unlink()

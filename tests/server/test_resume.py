@@ -1,0 +1,74 @@
+"""A run killed after a checkpoint, then resumed, ends exactly like an uninterrupted run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fedrec.cli import resolve_config, simulate
+from fedrec.results import read_rounds
+
+TINY = [
+    "dataset=synthetic",
+    "data.synthetic.n_users=40",
+    "data.synthetic.n_items=80",
+    "data.eval_negatives=30",
+    "fedrap.dim=8",
+    "fedrap.local_epochs=2",
+    "rounds=4",
+    "checkpoint_every=2",
+    "federation.participation=0.8",
+    "progress=false",
+]
+
+
+def _kill_after_round(run_dir: Path, overrides: list[str], server_round: int) -> None:
+    """Start `fedrec run` in its own process group and SIGKILL it once a round is recorded."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fedrec.cli", "run", *overrides],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if metrics.exists() and len(metrics.read_text().splitlines()) >= server_round:
+                break
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert len(metrics.read_text().splitlines()) >= server_round, "the run did not get that far"
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_reaches_the_uninterrupted_result(tmp_path):
+    # Prepare: an uninterrupted run, and a run killed after round 3 (checkpoint at round 2).
+    whole = simulate(resolve_config(None, [*TINY, f"output_dir={tmp_path}", "run_name=whole"]))
+    killed = tmp_path / "killed"
+    _kill_after_round(killed, [*TINY, f"output_dir={tmp_path}", "run_name=killed"], 3)
+    assert (killed / "checkpoint" / "state.json").exists()
+    assert not (killed / "summary.json").exists()
+    # Execute
+    resumed = simulate(resolve_config(None, [f"resume={killed}"]))
+    # Assert
+    expected, actual = read_rounds(whole), read_rounds(resumed)
+    assert [r["round"] for r in actual] == [1, 2, 3, 4]
+    for want, got in zip(expected, actual, strict=True):
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-6)
+        assert got["clients"] == want["clients"]
+        assert got["test_sampled_hr10"] == want["test_sampled_hr10"]
+        assert got["val_full_ndcg10"] == pytest.approx(want["val_full_ndcg10"], rel=1e-6)
+
+
+def test_resume_of_a_folder_without_config_is_a_clear_error(tmp_path):
+    from fedrec.config import ConfigError
+
+    with pytest.raises(ConfigError, match="resume"):
+        resolve_config(None, [f"resume={tmp_path}"])
