@@ -30,6 +30,7 @@ from fedrec.algorithms.fedrap.node import (
 )
 from fedrec.config import ExperimentConfig, from_run_config
 from fedrec.data.types import IntArray
+from fedrec.state.budget import cohort_size
 from fedrec.state.store import ClientStateStore
 
 
@@ -77,8 +78,9 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
         cfg = resolve(context)
         set_threads(cfg)
         _, item_global, users, store = _unpack(msg, context, cfg)
+        split = split_for(cfg)
         ranks = evaluate_node(
-            split_for(cfg), users, store, item_global, cfg.federation.cohort_size, cfg.eval.score
+            split, users, store, item_global, cohort_size(split, cfg), cfg.eval.score
         )
         arrays = ArrayRecord({key: Array(np.ascontiguousarray(v)) for key, v in ranks.items()})
         metrics = MetricRecord({wire.NUM_EXAMPLES: len(users)})

@@ -31,11 +31,8 @@ class RunFolder:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         (path / "ranks").mkdir(exist_ok=True)
-
-    @property
-    def state_dir(self) -> Path:
-        """Folder of the simulated clients' private state."""
-        return self.path / "client_state"
+        #: Folder of the simulated clients' private state (the server may place it in RAM).
+        self.state_dir = path / "client_state"
 
     def write_config(self, cfg: ExperimentConfig) -> None:
         """Save the resolved config as ``config.yaml``."""

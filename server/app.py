@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from fedrec.config import ExperimentConfig, from_run_config
 from fedrec.models.fedrap import initial_state
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, summarise
+from fedrec.state.budget import place_store, store_bytes
 from server.checkpoint import Checkpoint, restore_checkpoint
 from server.loop import run_rounds
 
@@ -34,11 +36,24 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
     """Run one experiment on ``grid`` (or resume it) and return its run folder."""
     cfg = with_run_name(cfg)
     run = RunFolder(Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name)
+    split = split_for(cfg)
+    size = store_bytes(split.n_users, split.n_items, cfg.fedrap.dim)
+    placement = place_store(run.path, run.path.name, size, cfg.federation.state_memory_mb)
+    run.state_dir = placement.path
     started = time.perf_counter()
-    with PeakRSS() as rss:
-        start = restore_checkpoint(run) if cfg.resume else _fresh_start(run, cfg)
-        records = run_rounds(grid, cfg, run, start)
-    extra = {"peak_rss_mb": rss.peak_mb, "wall_seconds": time.perf_counter() - started}
+    try:
+        with PeakRSS() as rss:
+            start = restore_checkpoint(run) if cfg.resume else _fresh_start(run, cfg)
+            records = run_rounds(grid, cfg, run, start)
+    finally:
+        if placement.in_ram:  # keep the final state with the run, and free the RAM
+            shutil.rmtree(run.path / "client_state", ignore_errors=True)
+            shutil.move(placement.path, run.path / "client_state")
+    extra = {
+        "peak_rss_mb": rss.peak_mb,
+        "wall_seconds": time.perf_counter() - started,
+        "client_state": {"in_ram": placement.in_ram, "bytes": size, "path": str(placement.path)},
+    }
     run.write_summary(summarise(cfg, records, extra))
     return run.path
 

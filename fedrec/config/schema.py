@@ -68,7 +68,9 @@ class FederationConfig:
     dropout: float = 0.0
     aggregation: Aggregation = "mean"
     node_cpus: int = 1
-    cohort_size: int = 1024
+    cohort_size: int = 0
+    cohort_memory_mb: int = 1024
+    state_memory_mb: int = 8192
     ray_address: str = ""
 
 

@@ -24,6 +24,7 @@ from fedrec.algorithms.fedrap.samples import build_round_samples
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
 from fedrec.rng import Stream, uniform
+from fedrec.state.budget import cohort_size
 from fedrec.state.store import ClientStateStore
 
 
@@ -101,7 +102,7 @@ def training_cohorts(
     samples = split.train_counts()[users] * (1 + cfg.fedrap.num_negatives)
     n_batches = -(-samples // cfg.fedrap.batch_size)
     for count in np.unique(n_batches):
-        yield from cohorts(users[n_batches == count], cfg.federation.cohort_size)
+        yield from cohorts(users[n_batches == count], cohort_size(split, cfg))
 
 
 def train_node(
@@ -152,12 +153,12 @@ def evaluate_node(
     users: IntArray,
     store: ClientStateStore,
     item_global: torch.Tensor,
-    cohort_size: int,
+    size: int,
     score: str = "logit",
 ) -> dict[str, IntArray]:
     """Return per-user ranks (``RANK_KEYS``) of the held-out items, plus ``users``."""
     parts: dict[str, list[IntArray]] = {key: [] for key in RANK_KEYS}
-    for cohort in cohorts(users, cohort_size):
+    for cohort in cohorts(users, size):
         ranks = cohort_ranks(store.load(cohort), item_global, split, cohort, score)
         for key in RANK_KEYS:
             parts[key].append(ranks[key].numpy())

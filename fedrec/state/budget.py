@@ -1,0 +1,61 @@
+"""Memory budgets: where the client state store lives, and how many users a cohort holds.
+
+The store must be reachable from every Ray actor, so "in RAM" means a tmpfs (``/dev/shm``)
+that all processes share; when the store does not fit its budget (or no tmpfs has room) it lives
+in the run folder on disk, memory-mapped, and the operating system pages it in as needed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fedrec.config.schema import ExperimentConfig
+from fedrec.data.types import SplitData
+
+RAM_ROOT = Path("/dev/shm")
+_FLOAT = 4
+
+
+@dataclass(frozen=True)
+class StorePlacement:
+    """Where a run's client state store lives, and why."""
+
+    path: Path
+    in_ram: bool
+    store_bytes: int
+
+
+def store_bytes(n_users: int, n_items: int, dim: int) -> int:
+    """Return the size of a fully written store: D, its scale, the head, the trained flag."""
+    per_user = n_items * dim * _FLOAT + 8 + dim * _FLOAT + _FLOAT + 1
+    return n_users * per_user
+
+
+def place_store(run_dir: Path, run_name: str, size: int, budget_mb: int) -> StorePlacement:
+    """Put the store in RAM (tmpfs) if it fits ``budget_mb`` and the tmpfs, else on disk."""
+    fits = size <= budget_mb * 2**20
+    ram_ok = RAM_ROOT.is_dir() and os.access(RAM_ROOT, os.W_OK)
+    if fits and ram_ok and shutil.disk_usage(RAM_ROOT).free > 2 * size:
+        return StorePlacement(RAM_ROOT / f"fedrec-{run_name}", True, size)
+    return StorePlacement(run_dir / "client_state", False, size)
+
+
+def cohort_size(split: SplitData, cfg: ExperimentConfig) -> int:
+    """Return ``federation.cohort_size``, or if 0 the most users that fit ``cohort_memory_mb``.
+
+    Per user, training holds about eight ``dim``-wide float buffers per touched row (at most
+    ``(1 + num_negatives)`` rows per training positive) and evaluation a dense D and score rows.
+    """
+    fed = cfg.federation
+    if fed.cohort_size > 0:
+        return fed.cohort_size
+    dim = cfg.fedrap.dim
+    rows = float(np.mean(split.train_counts())) * (1 + cfg.fedrap.num_negatives)
+    train = rows * (8 * dim * _FLOAT + 48)
+    evaluate = split.n_items * (2 * dim * _FLOAT + 4 * _FLOAT)
+    return max(1, int(fed.cohort_memory_mb * 2**20 // max(train, evaluate)))
