@@ -39,7 +39,7 @@ SUMMARY_KEYS = {
 
 
 @pytest.mark.slow
-def test_two_round_simulation_writes_a_complete_run_folder_independent_of_node_count(
+def test_two_round_simulation_is_complete_and_independent_of_nodes_and_store_placement(
     tmp_path,
 ):
     # Prepare
@@ -57,12 +57,15 @@ def test_two_round_simulation_writes_a_complete_run_folder_independent_of_node_c
             f"output_dir={tmp_path}",
             "run_name=three",
             "federation.num_nodes=3",
+            "federation.state_memory_mb=0",  # the client state store spills to disk
         ]
     )
     # Execute
     run_one, run_three = simulate(one), simulate(three)
     # Assert: the run folder is complete ...
     summary = json.loads((run_one / "summary.json").read_text())
+    spilled = json.loads((run_three / "summary.json").read_text())
+    assert summary["client_state"]["in_ram"] and not spilled["client_state"]["in_ram"]
     assert set(summary) >= SUMMARY_KEYS
     assert summary["clients_per_round"] == 40 and summary["rounds"] == 2
     assert yaml.safe_load((run_one / "config.yaml").read_text())["dataset"] == "synthetic"
