@@ -16,6 +16,8 @@ import numpy as np
 
 from fedrec.config.load import config_to_yaml
 from fedrec.config.schema import ExperimentConfig
+from fedrec.metrics.confidence import bootstrap_interval
+from fedrec.metrics.ranking import hit_rate, ndcg
 
 
 class RunFolder:
@@ -52,6 +54,22 @@ class RunFolder:
         """Write ``summary.json``."""
         text = json.dumps(summary, indent=2, sort_keys=True)
         (self.path / "summary.json").write_text(text + "\n", encoding="utf-8")
+
+
+def rank_intervals(run_dir: Path, server_round: int, k: int) -> dict[str, list[float]]:
+    """Return 95 % bootstrap intervals over users of every metric at one evaluated round."""
+    path = run_dir / "ranks" / f"round-{server_round:04d}.npz"
+    if not path.exists():
+        return {}
+    out: dict[str, list[float]] = {}
+    with np.load(path) as ranks:
+        for name in ranks.files:
+            if name == "users":
+                continue
+            for metric, per_user in (("hr", hit_rate), ("ndcg", ndcg)):
+                ci = bootstrap_interval(per_user(ranks[name], k))
+                out[f"{name}_{metric}{k}"] = [ci.low, ci.high]
+    return out
 
 
 def read_rounds(path: Path) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from clients.runtime import split_for
 from fedrec.config import ExperimentConfig, from_run_config
 from fedrec.models.fedrap import initial_state
 from fedrec.resources import PeakRSS
-from fedrec.results import RunFolder, summarise
+from fedrec.results import RunFolder, rank_intervals, summarise
 from fedrec.state.budget import place_store, store_bytes
 from server.checkpoint import Checkpoint, restore_checkpoint
 from server.loop import run_rounds
@@ -54,7 +54,10 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
         "wall_seconds": time.perf_counter() - started,
         "client_state": {"in_ram": placement.in_ram, "bytes": size, "path": str(placement.path)},
     }
-    run.write_summary(summarise(cfg, records, extra))
+    summary = summarise(cfg, records, extra)
+    if summary["best_round"] is not None:
+        summary["intervals_95"] = rank_intervals(run.path, summary["best_round"], cfg.eval.top_k)
+    run.write_summary(summary)
     return run.path
 
 
