@@ -55,12 +55,28 @@ def ray_backend_config(cfg: ExperimentConfig) -> dict[str, dict[str, object]]:
 def resolve_config(experiment: str | None, overrides: Sequence[str]) -> ExperimentConfig:
     """Build the config of ``fedrec run``; ``resume=<run folder>`` starts from its saved config."""
     cfg = load_config(experiment, overrides)
-    if not cfg.resume:
-        return cfg
-    saved = Path(cfg.resume) / "config.yaml"
-    if not saved.is_file():
-        raise ConfigError(f"config key 'resume': {saved} not found")
-    return load_config(saved, overrides)
+    if cfg.resume:
+        saved = Path(cfg.resume) / "config.yaml"
+        if not saved.is_file():
+            raise ConfigError(f"config key 'resume': {saved} not found")
+        cfg = load_config(saved, overrides)
+    check_names(cfg)
+    return cfg
+
+
+def check_names(cfg: ExperimentConfig) -> None:
+    """Refuse unknown algorithm and dataset names before any simulation starts."""
+    from fedrec.algorithms import algorithm_names
+    from fedrec.data import dataset_names
+
+    if cfg.algorithm not in algorithm_names():
+        raise ConfigError(
+            f"config key 'algorithm': unknown '{cfg.algorithm}'; known: {algorithm_names()}"
+        )
+    if cfg.dataset not in dataset_names():
+        raise ConfigError(
+            f"config key 'dataset': unknown '{cfg.dataset}'; known: {dataset_names()}"
+        )
 
 
 def _print_summary(run_dir: Path) -> None:
@@ -86,9 +102,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from fedrec.bench import run_bench
+
+    _quiet_flower(args.verbose)
+    run_bench(args.suite, args.rounds, args.out, args.output_dir)
+    return 0
+
+
 def _quiet_flower(verbose: bool) -> None:
     if not verbose:
         logging.getLogger("flwr").setLevel(logging.WARNING)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from fedrec.compare import Grid, run_grid, write_reports
+
+    _quiet_flower(args.verbose)
+    grid = Grid.load(args.grid)
+    csv_path, md_path = write_reports(grid, run_grid(grid))
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"written: {csv_path} and {md_path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("overrides", nargs="*", help="key=value overrides, applied last")
     run.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     run.set_defaults(func=_cmd_run)
+    bench = sub.add_parser("bench", help="time fixed cases per round (see fedrec/bench.py)")
+    bench.add_argument("--suite", default="ml100k", help="ml100k, ml1m, synthetic, naive or all")
+    bench.add_argument("--rounds", type=int, help="rounds of every case (default: per case)")
+    bench.add_argument("--out", type=Path, help="JSON report (default: OUTPUT_DIR/bench.json)")
+    bench.add_argument("--output-dir", type=Path, help="run folders (default: runs/bench/...)")
+    bench.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
+    bench.set_defaults(func=_cmd_bench)
+    compare = sub.add_parser("compare", help="run a grid of experiments and tabulate them")
+    compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/compare.py)")
+    compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
+    compare.set_defaults(func=_cmd_compare)
     return parser
 
 

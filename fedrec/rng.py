@@ -23,6 +23,7 @@ class Stream(IntEnum):
     SHUFFLE = 2
     PARTICIPATION = 3
     DROPOUT = 4
+    EVALUATION = 5
 
 
 def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -11,13 +11,13 @@ ARRAYS = "arrays"
 CONFIG = "config"
 METRICS = "metrics"
 
-# Server -> client.
-ITEM_GLOBAL = "item-global"  # the global item view C
+# Server -> client: the algorithm's global arrays under their own names, and a config.
 SERVER_ROUND = "server-round"
 STATE_DIR = "state-dir"
 
-# Client -> server, training.
-GLOBAL_SUM = "global-sum"  # Σ_u w_u C_u over the node's participating users
+# Client -> server, training: for every global array x, "sum:x" = Σ_u w_u x_u over the node's
+# participating users, and the weight Σ_u w_u. Nothing else may be in the arrays record.
+SUM_PREFIX = "sum:"
 WEIGHT_SUM = "weight-sum"
 NUM_USERS = "num-users"
 NUM_EXAMPLES = "num-examples"
@@ -29,7 +29,6 @@ TRAIN_SECONDS = "train-seconds"
 # Client -> server, evaluation (per-user ranks; metrics are computed on the server).
 USERS = "users"
 
-TRAIN_REPLY_ARRAYS = frozenset({GLOBAL_SUM})
 EVALUATE_REPLY_ARRAYS = frozenset({USERS, "val_sampled", "test_sampled", "val_full", "test_full"})
 
 

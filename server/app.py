@@ -12,8 +12,8 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from clients.runtime import split_for
+from fedrec.algorithms import create_algorithm
 from fedrec.config import ExperimentConfig, from_run_config
-from fedrec.models.fedrap import initial_state
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
 from fedrec.state.budget import place_store, store_bytes
@@ -46,7 +46,7 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
             start = restore_checkpoint(run) if cfg.resume else _fresh_start(run, cfg)
             records = run_rounds(grid, cfg, run, start)
     finally:
-        if placement.in_ram:  # keep the final state with the run, and free the RAM
+        if placement.in_ram and placement.path.exists():  # keep the state, free the RAM
             shutil.rmtree(run.path / "client_state", ignore_errors=True)
             shutil.move(placement.path, run.path / "client_state")
     extra = {
@@ -64,9 +64,8 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
 def _fresh_start(run: RunFolder, cfg: ExperimentConfig) -> Checkpoint:
     run.write_config(cfg)
     # The server needs only the catalogue size; in simulation it reads it from the split.
-    n_items = split_for(cfg).n_items
-    item_global = initial_state(n_items, cfg.fedrap.dim, cfg.seed).item_global.numpy()
-    return Checkpoint(server_round=0, item_global=item_global, strategy_state={})
+    arrays = create_algorithm(cfg).initial_global(split_for(cfg))
+    return Checkpoint(server_round=0, global_arrays=arrays, strategy_state={})
 
 
 def make_server_app(config: ExperimentConfig | None = None) -> ServerApp:

@@ -1,6 +1,6 @@
 """Checkpoints of a run, and resuming from them.
 
-A checkpoint holds everything the next round depends on: the global C, the round number, the
+A checkpoint holds everything the next round depends on: the global arrays, the round number, the
 strategy's state and a copy of the client state store. The metrics so far stay in the run
 folder's ``metrics.jsonl`` (resume truncates it to the checkpoint's round). There is no RNG
 state to save: every random draw in fedrec is a pure function of (seed, round, user).
@@ -25,7 +25,7 @@ class Checkpoint:
     """What a resumed run starts from."""
 
     server_round: int
-    item_global: np.ndarray
+    global_arrays: dict[str, np.ndarray]
     strategy_state: dict[str, Any]
 
 
@@ -35,7 +35,7 @@ def write_checkpoint(run: RunFolder, checkpoint: Checkpoint) -> None:
     staging, retired = final.with_name("checkpoint.tmp"), final.with_name("checkpoint.old")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    np.save(staging / "item_global.npy", checkpoint.item_global)
+    np.savez(staging / "global_arrays.npz", **checkpoint.global_arrays)  # type: ignore[arg-type]
     if run.state_dir.exists():
         shutil.copytree(run.state_dir, staging / "client_state")
     meta = {"round": checkpoint.server_round, "strategy": checkpoint.strategy_state}
@@ -63,7 +63,9 @@ def restore_checkpoint(run: RunFolder) -> Checkpoint:
     if (folder / "client_state").exists():
         shutil.copytree(folder / "client_state", run.state_dir)
     _truncate_records(run, server_round)
-    return Checkpoint(server_round, np.load(folder / "item_global.npy"), meta["strategy"])
+    with np.load(folder / "global_arrays.npz") as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    return Checkpoint(server_round, arrays, meta["strategy"])
 
 
 def _truncate_records(run: RunFolder, server_round: int) -> None:

@@ -17,7 +17,7 @@ from fedrec import wire
 from fedrec.config.schema import ExperimentConfig
 from fedrec.results import RunFolder, read_rounds
 from server.checkpoint import Checkpoint, write_checkpoint
-from strategies.item_average import GlobalItemAverage
+from strategies.global_mean import GlobalMean
 
 
 def message_bytes(messages: list[Message]) -> int:
@@ -37,8 +37,8 @@ def run_rounds(
 
     Records of rounds before ``start`` are read back from the run folder (a resumed run).
     """
-    strategy = GlobalItemAverage(cfg.federation.num_nodes, cfg.eval.top_k)
-    arrays = ArrayRecord({wire.ITEM_GLOBAL: Array(start.item_global)})
+    strategy = GlobalMean(cfg.federation.num_nodes, cfg.eval.top_k)
+    arrays = ArrayRecord({k: Array(v) for k, v in start.global_arrays.items()})
     records = read_rounds(run.path) if start.server_round > 0 else []
     rounds = range(start.server_round + 1, cfg.rounds + 1)
     bar = tqdm(rounds, desc="rounds", unit="round", disable=not cfg.progress)
@@ -50,13 +50,13 @@ def run_rounds(
         records.append(record)
         _show(bar, record, cfg.eval.top_k)
         if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
-            item_global = arrays[wire.ITEM_GLOBAL].numpy()
-            write_checkpoint(run, Checkpoint(server_round, item_global, strategy_state={}))
+            saved = {k: a.numpy() for k, a in arrays.items()}
+            write_checkpoint(run, Checkpoint(server_round, saved, strategy_state={}))
     return records
 
 
 def _train(
-    strategy: GlobalItemAverage, grid: Grid, server_round: int, arrays: ArrayRecord, run: RunFolder
+    strategy: GlobalMean, grid: Grid, server_round: int, arrays: ArrayRecord, run: RunFolder
 ) -> tuple[dict[str, Any], ArrayRecord]:
     start = time.perf_counter()
     config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
@@ -66,7 +66,7 @@ def _train(
     if new_arrays is None or metrics is None:
         raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
     clients = int(wire.scalar(metrics[wire.NUM_USERS]))
-    dense_bytes = arrays[wire.ITEM_GLOBAL].numpy().nbytes
+    dense_bytes = sum(a.numpy().nbytes for a in arrays.values())
     record: dict[str, Any] = {
         "round": server_round,
         "round_seconds": time.perf_counter() - start,
@@ -77,7 +77,8 @@ def _train(
         # The slowest node's pure local training: round_seconds minus this is overhead.
         "node_train_seconds_max": wire.scalar(metrics["train-seconds-max"]),
         "rejected": list(strategy.rejected),
-        # What the per-user protocol moves: every participant downloads and uploads dense C.
+        # What the per-user protocol moves: each participant downloads and uploads the dense
+        # global arrays (FedRAP: C).
         "download_bytes": clients * dense_bytes,
         "upload_bytes": clients * dense_bytes,
         "sim_message_bytes_down": message_bytes(sent),
@@ -87,7 +88,7 @@ def _train(
 
 
 def _evaluate(
-    strategy: GlobalItemAverage,
+    strategy: GlobalMean,
     grid: Grid,
     server_round: int,
     arrays: ArrayRecord,

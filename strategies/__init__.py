@@ -1,5 +1,5 @@
 """Flower strategies for fedrec, one per module."""
 
-from strategies.item_average import GlobalItemAverage
+from strategies.global_mean import GlobalMean
 
-__all__ = ["GlobalItemAverage"]
+__all__ = ["GlobalMean"]

@@ -7,6 +7,7 @@ in the run folder on disk, memory-mapped, and the operating system pages it in a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ def place_store(run_dir: Path, run_name: str, size: int, budget_mb: int) -> Stor
     fits = size <= budget_mb * 2**20
     ram_ok = RAM_ROOT.is_dir() and os.access(RAM_ROOT, os.W_OK)
     if fits and ram_ok and shutil.disk_usage(RAM_ROOT).free > 2 * size:
-        return StorePlacement(RAM_ROOT / f"fedrec-{run_name}", True, size)
+        unique = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:10]
+        return StorePlacement(RAM_ROOT / f"fedrec-{run_name}-{unique}", True, size)
     return StorePlacement(run_dir / "client_state", False, size)
 
 

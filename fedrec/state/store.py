@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fedrec.algorithms.fedrap.cohort import PrivateState, TouchedState
 from fedrec.data.types import IntArray
 from fedrec.models.fedrap import InitialState
+from fedrec.state.private import PrivateState, TouchedState
 
 # Renormalise a user's D' before its scale underflows float64 precision in practice.
 _MIN_SCALE = 1e-30

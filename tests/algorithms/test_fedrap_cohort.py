@@ -6,16 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from fedrec.algorithms.fedrap.cohort import (
-    RoundSettings,
-    TouchedState,
-    sum_global_updates,
-    train_cohort,
-)
+from fedrec.algorithms.fedrap.cohort import RoundSettings, sum_global_updates, train_cohort
 from fedrec.algorithms.fedrap.per_user import train_user
 from fedrec.algorithms.fedrap.samples import batch_index, build_round_samples
 from fedrec.config.schema import FedRAPConfig
 from fedrec.models.fedrap import AdditiveItemScorer, initial_state
+from fedrec.state.private import TouchedState
 from tests.factories import tiny_split
 
 LAM, MU, LR_HEAD, LR_EMB = 0.1, 0.1, 0.5, 2.0

@@ -5,12 +5,8 @@ import dataclasses
 import numpy as np
 import torch
 
-from fedrec.algorithms.fedrap.node import (
-    evaluate_node,
-    hosted_users,
-    participants,
-    train_node,
-)
+from fedrec.algorithms.fedrap.node import ITEM_GLOBAL, evaluate_node, train_node
+from fedrec.algorithms.participation import hosted_users, participants
 from fedrec.config import load_config
 from fedrec.models.fedrap import initial_state
 from fedrec.state.store import ClientStateStore
@@ -32,9 +28,9 @@ def _federation(tmp_path, split, cfg, num_nodes, rounds=2):
         results = []
         for store in stores:
             results.append(train_node(split, store.users, store, item_global, cfg, server_round))
-        total = sum(r.global_sum for r in results)
+        total = sum(r.sums[ITEM_GLOBAL] for r in results)
         item_global = total / sum(r.weight_sum for r in results)
-    ranks = [evaluate_node(split, s.users, s, item_global, 4) for s in stores]
+    ranks = [evaluate_node(split, s.users, s, item_global, cfg) for s in stores]
     return item_global, {k: np.concatenate([r[k] for r in ranks]) for k in ranks[0]}
 
 

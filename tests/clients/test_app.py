@@ -7,8 +7,9 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Metadata, Record
 from flwr.app.message.message import make_message
 
 from clients.app import make_client_app
-from clients.runtime import split_for, store_for
+from clients.runtime import split_for
 from fedrec import wire
+from fedrec.algorithms.fedrap.algorithm import _open_store
 from fedrec.config import load_config
 from fedrec.models.fedrap import initial_state
 
@@ -25,7 +26,7 @@ TINY = [
 def _message(kind, item_global, state_dir, server_round=1):
     content = RecordDict(
         {
-            wire.ARRAYS: ArrayRecord({wire.ITEM_GLOBAL: Array(item_global)}),
+            wire.ARRAYS: ArrayRecord({"item-global": Array(item_global)}),
             wire.CONFIG: ConfigRecord({wire.SERVER_ROUND: server_round, wire.STATE_DIR: state_dir}),
         }
     )
@@ -43,6 +44,13 @@ def _message(kind, item_global, state_dir, server_round=1):
     return make_message(meta, content)
 
 
+def _store(state_dir, partition, partitions, cfg):
+    split = split_for(cfg)
+    lo, hi = partition * split.n_users // partitions, (partition + 1) * split.n_users // partitions
+    folder = f"{state_dir}/node-{partition:04d}-of-{partitions:04d}"
+    return _open_store(folder, (lo, hi), (split.n_items, cfg.fedrap.dim, cfg.seed))
+
+
 def _context(partition=0, partitions=2):
     node_config = {"partition-id": partition, "num-partitions": partitions}
     return Context(run_id=1, node_id=5, node_config=node_config, state=RecordDict(), run_config={})
@@ -58,12 +66,12 @@ def test_train_reply_carries_only_the_global_view_never_private_tensors(tmp_path
     reply = app(_message("train", item_global, str(tmp_path)), _context())
     # Assert: exactly the whitelisted keys, and no array equal to any private tensor.
     arrays = reply.content.array_records[wire.ARRAYS]
-    assert set(arrays.keys()) == set(wire.TRAIN_REPLY_ARRAYS)
+    assert set(arrays.keys()) == {"sum:item-global"}
     assert set(reply.content.array_records.keys()) == {wire.ARRAYS}
     assert not reply.content.config_records
-    store = store_for(cfg, str(tmp_path), 0, 2)
+    store = _store(tmp_path, 0, 2, cfg)
     private = store.load(store.users)
-    sent = arrays[wire.GLOBAL_SUM].numpy()
+    sent = arrays["sum:item-global"].numpy()
     for u in range(len(store.users)):
         assert not np.allclose(sent, private.item_local[u].numpy())
     assert not np.isin(private.head_weight.numpy(), sent).any()
@@ -77,12 +85,12 @@ def test_private_state_persists_across_rounds_and_evaluate_returns_ranks(tmp_pat
     item_global = initial_state(split.n_items, cfg.fedrap.dim, cfg.seed).item_global.numpy()
     app = make_client_app(cfg)
     app(_message("train", item_global, str(tmp_path), 1), _context(1))
-    after_one = store_for(cfg, str(tmp_path), 1, 2).load(np.arange(15, 30)).item_local.clone()
+    after_one = _store(tmp_path, 1, 2, cfg).load(np.arange(15, 30)).item_local.clone()
     # Execute
     app(_message("train", item_global, str(tmp_path), 2), _context(1))
     reply = app(_message("evaluate", item_global, str(tmp_path), 2), _context(1))
     # Assert
-    after_two = store_for(cfg, str(tmp_path), 1, 2).load(np.arange(15, 30)).item_local
+    after_two = _store(tmp_path, 1, 2, cfg).load(np.arange(15, 30)).item_local
     assert not np.allclose(after_one.numpy(), after_two.numpy())
     ranks = reply.content.array_records[wire.ARRAYS]
     assert ranks[wire.USERS].numpy().tolist() == list(range(15, 30))

@@ -67,3 +67,13 @@ def test_run_config_round_trip_is_lossless():
     assert from_run_config(to_run_config(cfg)) == cfg
     assert from_run_config({}) == ExperimentConfig()
     assert config_from_dict({"rounds": 3}).rounds == 3
+
+
+@pytest.mark.parametrize(
+    ("override", "key"), [("algorithm=fedmff", "algorithm"), ("dataset=ml-10m", "dataset")]
+)
+def test_unknown_names_are_refused_before_a_run_starts(override, key):
+    from fedrec.cli import resolve_config
+
+    with pytest.raises(ConfigError, match=f"'{key}'.*known"):
+        resolve_config(None, [override])

@@ -32,8 +32,8 @@ def test_hr_and_ndcg_on_hand_made_ranks():
 
 
 def test_probability_scores_tie_when_the_sigmoid_saturates_and_logits_do_not():
-    from fedrec.algorithms.fedrap.cohort import PrivateState
     from fedrec.algorithms.fedrap.evaluate import cohort_ranks
+    from fedrec.state.private import PrivateState
     from tests.factories import tiny_split
 
     # Prepare: one user whose logits are 40 + item index: all distinct, all saturated.

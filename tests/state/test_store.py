@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from fedrec.algorithms.fedrap.cohort import TouchedState
 from fedrec.models.fedrap import initial_state
+from fedrec.state.private import TouchedState
 from fedrec.state.store import ClientStateStore
 
 

@@ -20,28 +20,7 @@ import torch
 
 from fedrec.algorithms.fedrap.samples import RoundSamples, batch_index
 from fedrec.config.schema import FedRAPConfig
-
-
-@dataclass
-class PrivateState:
-    """The private tensors of a cohort, dense: D per user and the score head (for evaluation)."""
-
-    item_local: torch.Tensor  # (U, n_items, dim)
-    head_weight: torch.Tensor  # (U, dim)
-    head_bias: torch.Tensor  # (U,)
-
-
-@dataclass
-class TouchedState:
-    """The part of a cohort's private state that one round reads and writes.
-
-    D only on the (user, item) rows the round touches, in the order of ``RoundSamples``'s row
-    table; the rest of D changes by the per-user factor ``CohortUpdate.untouched_scale``.
-    """
-
-    local_rows: torch.Tensor  # (R, dim)
-    head_weight: torch.Tensor  # (U, dim)
-    head_bias: torch.Tensor  # (U,)
+from fedrec.state.private import TouchedState
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """What one Flower node does for FedRAP: train or evaluate the users it hosts, in cohorts.
 
+The global array is C, named ``ITEM_GLOBAL``.
+
 Framework-agnostic (numpy and torch only); ``clients/`` wraps it in Flower messages. A simulated
 node hosts a fixed slice of the users; a real device hosts exactly one.
 """
@@ -8,86 +10,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from fedrec.algorithms.base import NodeUpdate
 from fedrec.algorithms.fedrap.cohort import (
     RoundSettings,
     sum_global_updates,
     train_cohort,
 )
 from fedrec.algorithms.fedrap.curriculum import round_learning_rates, round_weights
-from fedrec.algorithms.fedrap.evaluate import RANK_KEYS, cohort_ranks
+from fedrec.algorithms.fedrap.evaluate import cohort_ranks
 from fedrec.algorithms.fedrap.samples import build_round_samples
+from fedrec.algorithms.participation import cohorts, participants
+from fedrec.algorithms.ranks import collect_ranks
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
-from fedrec.rng import Stream, uniform
 from fedrec.state.budget import cohort_size
 from fedrec.state.store import ClientStateStore
 
-
-@dataclass
-class NodeTrainResult:
-    """A node's contribution to one round: weighted sum of its users' C, and statistics."""
-
-    global_sum: torch.Tensor  # Σ_u w_u C_u, shape (n_items, dim)
-    weight_sum: float
-    num_users: int
-    num_examples: int
-    num_dropped: int
-    loss_sum: float
-    epochs_sum: int
-    train_seconds: float
-
-
-def hosted_users(n_users: int, partition: int, num_partitions: int) -> IntArray:
-    """Return the contiguous slice of users a simulated node owns."""
-    if not 0 <= partition < num_partitions:
-        raise ValueError(f"partition {partition} outside 0..{num_partitions - 1}")
-    lo = partition * n_users // num_partitions
-    hi = (partition + 1) * n_users // num_partitions
-    return np.arange(lo, hi, dtype=np.int64)
-
-
-def participants(
-    users: IntArray, n_population: int, cfg: ExperimentConfig, server_round: int
-) -> tuple[IntArray, int]:
-    """Return the hosted users who take part in ``server_round`` and send an update.
-
-    Sampling is exact when ``clients_per_round`` is set (the users with the smallest draws in
-    the whole population), else each user takes part with probability ``participation``; a
-    sampled user then drops out with probability ``dropout`` (it trains and sends nothing).
-    Every draw is a function of (seed, round, user), so no node needs to talk to another.
-
-    Returns
-    -------
-    tuple of (IntArray, int)
-        The users that train, and the number of sampled users that dropped out.
-    """
-    fed, seed = cfg.federation, cfg.seed
-    if fed.clients_per_round > 0:
-        k = min(fed.clients_per_round, n_population)
-        draws = uniform(seed, Stream.PARTICIPATION, server_round, np.arange(n_population))
-        cutoff = np.partition(draws, k - 1)[k - 1]
-        sampled = users[draws[users] <= cutoff]
-    elif fed.participation < 1.0:
-        sampled = users[
-            uniform(seed, Stream.PARTICIPATION, server_round, users) < fed.participation
-        ]
-    else:
-        sampled = users
-    if fed.dropout <= 0.0:
-        return sampled, 0
-    stays = uniform(seed, Stream.DROPOUT, server_round, sampled) >= fed.dropout
-    return sampled[stays], int((~stays).sum())
-
-
-def cohorts(users: IntArray, size: int) -> Iterator[IntArray]:
-    """Split users into consecutive cohorts of at most ``size``."""
-    for start in range(0, len(users), size):
-        yield users[start : start + size]
+ITEM_GLOBAL = "item-global"
 
 
 def training_cohorts(
@@ -112,7 +55,7 @@ def train_node(
     item_global: torch.Tensor,
     cfg: ExperimentConfig,
     server_round: int,
-) -> NodeTrainResult:
+) -> NodeUpdate:
     """Train this round's participants among ``hosted`` and return their contribution."""
     start = time.perf_counter()
     users, dropped = participants(hosted, split.n_users, cfg, server_round)
@@ -136,8 +79,8 @@ def train_node(
         examples += int(counts.sum())
         loss_sum += float(update.loss.sum())
         epochs += int(update.epochs.sum())
-    return NodeTrainResult(
-        global_sum=total,
+    return NodeUpdate(
+        sums={ITEM_GLOBAL: total},
         weight_sum=weight_sum,
         num_users=len(users),
         num_examples=examples,
@@ -153,17 +96,11 @@ def evaluate_node(
     users: IntArray,
     store: ClientStateStore,
     item_global: torch.Tensor,
-    size: int,
-    score: str = "logit",
+    cfg: ExperimentConfig,
 ) -> dict[str, IntArray]:
-    """Return per-user ranks (``RANK_KEYS``) of the held-out items, plus ``users``."""
-    parts: dict[str, list[IntArray]] = {key: [] for key in RANK_KEYS}
-    for cohort in cohorts(users, size):
-        ranks = cohort_ranks(store.load(cohort), item_global, split, cohort, score)
-        for key in RANK_KEYS:
-            parts[key].append(ranks[key].numpy())
-    out = {
-        key: np.concatenate(parts[key]) if parts[key] else np.zeros(0, np.int64) for key in parts
-    }
-    out["users"] = users
-    return out
+    """Return per-user ranks of the held-out items (``RANK_KEYS``), plus ``users``."""
+
+    def rank(cohort: IntArray) -> dict[str, torch.Tensor]:
+        return cohort_ranks(store.load(cohort), item_global, split, cohort, cfg.eval.score)
+
+    return collect_ranks(users, cohort_size(split, cfg), rank)

@@ -1,10 +1,10 @@
-"""Aggregate FedRAP's global item view C: the (weighted) mean of the participants' local C.
+"""Aggregate an algorithm's global arrays: the (weighted) mean over the round's participants.
 
-Nodes host cohorts of users, so a reply carries ``Σ_u w_u C_u`` and ``Σ_u w_u`` over its users
-rather than one C per user; dividing the totals gives exactly the reference's mean over
-participants (``w_u = 1``) or the example-weighted mean (``w_u`` = the user's samples).
-Replies with the wrong shape, NaN/Inf or a non-positive weight are dropped with a logged reason,
-and the round aggregates the rest.
+Nodes host cohorts of users, so a reply carries ``Σ_u w_u x_u`` and ``Σ_u w_u`` over its users
+for every global array ``x`` rather than one ``x`` per user; dividing the totals gives exactly the
+reference's mean over participants (``w_u = 1``) or an example-weighted mean. Replies with a
+missing or extra array, a wrong shape, NaN/Inf or a negative weight are dropped with a logged
+reason, and the round aggregates the rest.
 """
 
 from __future__ import annotations
@@ -22,9 +22,18 @@ from fedrec.metrics import summarise_ranks
 
 log = logging.getLogger(__name__)
 
+_SUMMED = (
+    wire.WEIGHT_SUM,
+    wire.NUM_USERS,
+    wire.NUM_EXAMPLES,
+    wire.NUM_DROPPED,
+    wire.LOSS_SUM,
+    wire.EPOCHS_SUM,
+)
 
-class GlobalItemAverage(FedAvg):
-    """FedAvg over the global item view, for replies that carry per-node sums.
+
+class GlobalMean(FedAvg):
+    """FedAvg over every global array, for replies that carry per-node weighted sums.
 
     Parameters
     ----------
@@ -45,15 +54,15 @@ class GlobalItemAverage(FedAvg):
             configrecord_key=wire.CONFIG,
         )
         self.top_k = top_k
-        self.expected_shape: tuple[int, ...] | None = None
+        self.expected: dict[str, tuple[int, ...]] = {}
         self.rejected: list[str] = []
         self.last_ranks: dict[str, np.ndarray] = {}
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
     ) -> Iterable[Message]:
-        """Remember C's shape, then send C and the config to every node."""
-        self.expected_shape = tuple(arrays[wire.ITEM_GLOBAL].shape)
+        """Remember the global arrays' names and shapes, then send them to every node."""
+        self.expected = {wire.SUM_PREFIX + k: tuple(a.shape) for k, a in arrays.items()}
         return super().configure_train(server_round, arrays, config, grid)
 
     def aggregate_train(
@@ -61,33 +70,34 @@ class GlobalItemAverage(FedAvg):
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Divide the summed contributions of the valid replies by their summed weights."""
         self.rejected = []
-        total: np.ndarray | None = None
-        stats = dict.fromkeys(
-            (
-                wire.WEIGHT_SUM,
-                wire.NUM_USERS,
-                wire.NUM_EXAMPLES,
-                wire.NUM_DROPPED,
-                wire.LOSS_SUM,
-                wire.EPOCHS_SUM,
-            ),
-            0.0,
-        )
+        totals: dict[str, np.ndarray] = {}
+        stats = dict.fromkeys(_SUMMED, 0.0)
         slowest = 0.0
         for msg in replies:
-            contribution = self._check(msg)
-            if contribution is None:
+            if not self._usable(msg):
                 continue
-            total = contribution if total is None else total + contribution
+            arrays = msg.content.array_records[wire.ARRAYS]
+            for key in self.expected:
+                value = arrays[key].numpy().astype(np.float64)
+                totals[key] = totals[key] + value if key in totals else value
             metrics = msg.content.metric_records[wire.METRICS]
             for key in stats:
                 stats[key] += wire.scalar(metrics.get(key, 0.0))
             slowest = max(slowest, wire.scalar(metrics.get(wire.TRAIN_SECONDS, 0.0)))
-        if total is None or stats[wire.WEIGHT_SUM] <= 0:
+        if not totals or stats[wire.WEIGHT_SUM] <= 0:
             return None, None
-        item_global = (total / stats[wire.WEIGHT_SUM]).astype(np.float32)
+        weight = stats[wire.WEIGHT_SUM]
+        new = {
+            k.removeprefix(wire.SUM_PREFIX): (v / weight).astype(np.float32)
+            for k, v in totals.items()
+        }
+        return ArrayRecord({k: Array(v) for k, v in new.items()}), self._train_metrics(
+            stats, slowest
+        )
+
+    def _train_metrics(self, stats: dict[str, float], slowest: float) -> MetricRecord:
         users = max(stats[wire.NUM_USERS], 1.0)
-        metrics_out = MetricRecord(
+        return MetricRecord(
             {
                 "loss": stats[wire.LOSS_SUM] / users,
                 "epochs": stats[wire.EPOCHS_SUM] / users,
@@ -98,7 +108,6 @@ class GlobalItemAverage(FedAvg):
                 "rejected-replies": len(self.rejected),
             }
         )
-        return ArrayRecord({wire.ITEM_GLOBAL: Array(item_global)}), metrics_out
 
     def aggregate_evaluate(
         self, server_round: int, replies: Iterable[Message]
@@ -108,9 +117,7 @@ class GlobalItemAverage(FedAvg):
         for msg in replies:
             if msg.has_error():
                 log.warning(
-                    "evaluation failed on node %s: %s",
-                    msg.metadata.src_node_id,
-                    msg.error.reason,
+                    "evaluation failed on node %s: %s", msg.metadata.src_node_id, msg.error.reason
                 )
                 continue
             arrays = msg.content.array_records[wire.ARRAYS]
@@ -123,37 +130,34 @@ class GlobalItemAverage(FedAvg):
         metrics: dict[str, float | int] = dict(summarise_ranks(ranks, self.top_k))
         return MetricRecord(metrics)  # type: ignore[arg-type]
 
-    def _check(self, msg: Message) -> np.ndarray | None:
-        """Return a reply's contribution, or None (with the reason logged) if it is unusable."""
+    def _usable(self, msg: Message) -> bool:
+        reason = _problem(msg, self.expected)
+        if reason is None:
+            return True
         node = msg.metadata.src_node_id
-        reason = _problem(msg, self.expected_shape)
-        if reason is not None:
-            self.rejected.append(f"node {node}: {reason}")
-            log.warning("dropping reply from node %s: %s", node, reason)
-            return None
-        return msg.content.array_records[wire.ARRAYS][wire.GLOBAL_SUM].numpy().astype(np.float64)
+        self.rejected.append(f"node {node}: {reason}")
+        log.warning("dropping reply from node %s: %s", node, reason)
+        return False
 
 
-def _problem(msg: Message, expected_shape: tuple[int, ...] | None) -> str | None:
+def _problem(msg: Message, expected: dict[str, tuple[int, ...]]) -> str | None:
     if msg.has_error():
         return f"client error: {msg.error.reason}"
     content = msg.content
     if wire.ARRAYS not in content.array_records or wire.METRICS not in content.metric_records:
         return "missing arrays or metrics record"
-    arrays, metrics = (
-        content.array_records[wire.ARRAYS],
-        content.metric_records[wire.METRICS],
-    )
-    if set(arrays.keys()) != set(wire.TRAIN_REPLY_ARRAYS):
-        return f"unexpected arrays {sorted(arrays.keys())}"
+    arrays, metrics = content.array_records[wire.ARRAYS], content.metric_records[wire.METRICS]
+    if set(arrays.keys()) != set(expected):
+        return f"unexpected arrays {sorted(arrays.keys())}, expected {sorted(expected)}"
     if wire.WEIGHT_SUM not in metrics:
         return "missing weight-sum"
-    value = arrays[wire.GLOBAL_SUM].numpy()
-    if expected_shape is not None and tuple(value.shape) != expected_shape:
-        return f"shape {tuple(value.shape)} != expected {expected_shape}"
     weight = wire.scalar(metrics[wire.WEIGHT_SUM])
-    if not np.isfinite(value).all() or not np.isfinite(weight):
-        return "non-finite values"
-    if weight < 0:
-        return "negative weight"
+    for key, shape in expected.items():
+        value = arrays[key].numpy()
+        if tuple(value.shape) != shape:
+            return f"{key}: shape {tuple(value.shape)} != expected {shape}"
+        if not np.isfinite(value).all():
+            return f"{key}: non-finite values"
+    if not np.isfinite(weight) or weight < 0:
+        return "non-finite or negative weight"
     return None

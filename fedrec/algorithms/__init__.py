@@ -1,0 +1,24 @@
+"""Federated recommendation algorithms, found by name in a small registry."""
+
+from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate
+from fedrec.algorithms.baselines.most_pop import MostPop
+from fedrec.algorithms.baselines.random_scores import RandomScores
+from fedrec.algorithms.fedrap.algorithm import FedRAP
+from fedrec.algorithms.registry import algorithm_names, create_algorithm, register_algorithm
+
+register_algorithm("fedrap", FedRAP)
+register_algorithm("mostpop", MostPop)
+register_algorithm("random", RandomScores)
+
+__all__ = [
+    "Algorithm",
+    "FedRAP",
+    "GlobalArrays",
+    "MostPop",
+    "NodeData",
+    "NodeUpdate",
+    "RandomScores",
+    "algorithm_names",
+    "create_algorithm",
+    "register_algorithm",
+]

@@ -1,0 +1,1 @@
+"""Sanity baselines every comparison should show: MostPop and Random."""

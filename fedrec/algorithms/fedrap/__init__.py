@@ -1,0 +1,1 @@
+"""FedRAP: Federated Recommendation with Additive Personalization."""
