@@ -3,10 +3,11 @@
 from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate
 from fedrec.algorithms.baselines.most_pop import MostPop
 from fedrec.algorithms.baselines.random_scores import RandomScores
-from fedrec.algorithms.fedrap.algorithm import FedRAP
+from fedrec.algorithms.fedrap.algorithm import FedRAP, fedmf
 from fedrec.algorithms.registry import algorithm_names, create_algorithm, register_algorithm
 
 register_algorithm("fedrap", FedRAP)
+register_algorithm("fedmf", fedmf)
 register_algorithm("mostpop", MostPop)
 register_algorithm("random", RandomScores)
 

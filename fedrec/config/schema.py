@@ -16,6 +16,7 @@ Regulariser = Literal["l1", "l2"]
 Selection = Literal["validation", "test"]
 Aggregation = Literal["mean", "weighted"]
 Score = Literal["logit", "probability"]
+Variant = Literal["full", "global_only", "local_only"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class FedRAPConfig:
     mu: float = 0.1
     regulariser: Regulariser = "l1"
     curriculum: Curriculum = "reference"
+    variant: Variant = "full"
 
 
 @dataclass(frozen=True)

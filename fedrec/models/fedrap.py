@@ -49,13 +49,19 @@ class InitialState:
     head_bias: torch.Tensor
 
 
-def initial_state(n_items: int, dim: int, seed: int) -> InitialState:
-    """Draw the shared initial tensors exactly as ``nn.Embedding``/``nn.Linear`` would."""
+def initial_state(n_items: int, dim: int, seed: int, variant: str = "full") -> InitialState:
+    """Draw the shared initial tensors exactly as ``nn.Embedding``/``nn.Linear`` would.
+
+    The ablations start their frozen view at zero: D for ``global_only``, C for ``local_only``.
+    """
     gen = torch.Generator().manual_seed(seed)
     bound = 1.0 / dim**0.5
-    return InitialState(
-        item_global=torch.randn(n_items, dim, generator=gen),
-        item_local=torch.randn(n_items, dim, generator=gen),
-        head_weight=(torch.rand(dim, generator=gen) * 2 - 1) * bound,
-        head_bias=(torch.rand(1, generator=gen) * 2 - 1) * bound,
-    )
+    item_global = torch.randn(n_items, dim, generator=gen)
+    item_local = torch.randn(n_items, dim, generator=gen)
+    head_weight = (torch.rand(dim, generator=gen) * 2 - 1) * bound
+    head_bias = (torch.rand(1, generator=gen) * 2 - 1) * bound
+    if variant == "global_only":
+        item_local.zero_()
+    elif variant == "local_only":
+        item_global.zero_()
+    return InitialState(item_global, item_local, head_weight, head_bias)

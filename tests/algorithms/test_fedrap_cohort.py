@@ -45,9 +45,15 @@ def _per_user_model(init, n_items, dim):
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "tol", "regulariser"), [(16, 1e-4, "l1"), (4096, 0.05, "l2")]
+    ("batch_size", "tol", "regulariser", "variant"),
+    [
+        (16, 1e-4, "l1", "full"),
+        (4096, 0.05, "l2", "full"),
+        (16, 1e-4, "l1", "global_only"),
+        (16, 1e-4, "l1", "local_only"),
+    ],
 )
-def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
+def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, variant):
     # Prepare: users with several batches per epoch (first case) and early stopping (second).
     split = tiny_split()
     cfg = dataclasses.replace(
@@ -57,8 +63,10 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
         local_epochs=6,
         tol=tol,
         regulariser=regulariser,
+        variant=variant,
     )
-    init = initial_state(split.n_items, cfg.dim, seed=3)
+    init = initial_state(split.n_items, cfg.dim, seed=3, variant=variant)
+    lam = LAM if variant == "full" else 0.0  # the ablations have no difference regulariser
     users = np.arange(split.n_users)
     keys = (0, 2)
     samples = build_round_samples(split, users, "strict", 4, keys)
@@ -78,7 +86,7 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser):
             samples.label[mask],
             [b[mask] for b in batches],
             cfg,
-            (LAM, MU, LR_HEAD, LR_EMB),
+            (lam, MU, LR_HEAD, LR_EMB),
         )
         # Assert: every private tensor, the loss and the epoch count match the plain loop.
         torch.testing.assert_close(

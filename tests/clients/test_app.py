@@ -48,7 +48,8 @@ def _store(state_dir, partition, partitions, cfg):
     split = split_for(cfg)
     lo, hi = partition * split.n_users // partitions, (partition + 1) * split.n_users // partitions
     folder = f"{state_dir}/node-{partition:04d}-of-{partitions:04d}"
-    return _open_store(folder, (lo, hi), (split.n_items, cfg.fedrap.dim, cfg.seed))
+    key = (split.n_items, cfg.fedrap.dim, cfg.seed, cfg.fedrap.variant)
+    return _open_store(folder, (lo, hi), key)
 
 
 def _context(partition=0, partitions=2):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +14,16 @@ from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
 from fedrec.models.fedrap import InitialState, initial_state
 from fedrec.state.store import ClientStateStore
+
+
+def fedmf(cfg: ExperimentConfig) -> FedRAP:
+    """FedMF: private user vector and bias, shared item embeddings, BCE on implicit feedback.
+
+    This is FedRAP without D and without the L1 term on C (``variant=global_only``, μ = 0),
+    trained with the same local optimiser settings (``fedrap.*``).
+    """
+    plain = dataclasses.replace(cfg.fedrap, variant="global_only", mu=0.0)
+    return FedRAP(dataclasses.replace(cfg, fedrap=plain))
 
 
 class FedRAP:
@@ -50,13 +61,14 @@ class FedRAP:
 
     def _store(self, node: NodeData) -> ClientStateStore:
         hosted = (int(node.hosted[0]), int(node.hosted[-1]) + 1) if len(node.hosted) else (0, 0)
-        key = (node.split.n_items, self.cfg.fedrap.dim, self.cfg.seed)
+        fed = self.cfg.fedrap
+        key = (node.split.n_items, fed.dim, self.cfg.seed, fed.variant)
         return _open_store(str(node.state_dir), hosted, key)
 
 
 @lru_cache(maxsize=4)
-def _initial(n_items: int, dim: int, seed: int) -> InitialState:
-    return initial_state(n_items, dim, seed)
+def _initial(n_items: int, dim: int, seed: int, variant: str) -> InitialState:
+    return initial_state(n_items, dim, seed, variant)
 
 
 @lru_cache(maxsize=64)

@@ -54,7 +54,10 @@ class _Tables:
     with weight decay ω becomes per-row scalars times ``E``, ``F``, the head ``w`` and
     ``s = sign(C)`` (``2C`` for l2), where ``g`` is the logit gradient and ``c`` the row's weight
     in the user's means: ``E ← (1 − ηω)E − 2ηg·w − ημc·s`` and
-    ``F ← (1 − ηω + 4ηλc)F + ημc·s``, done in place without allocating.
+    ``F ← (1 − ηω + 4ηλc)F + ημc·s``, done in place without allocating. Ablations freeze one
+    view at zero (``a_D`` or ``a_C`` = 0, and no difference regulariser); then in general
+    ``E ← (1 − ηω)E − η(a_D + a_C)g·w − ηa_Cμc·s`` and
+    ``F ← (1 − ηω + 4ηa_Da_Cλc)F + η(a_C − a_D)g·w + ηa_Cμc·s``.
     """
 
     sums: torch.Tensor  # E, (R, dim)
@@ -199,8 +202,9 @@ def _step(
     gap = torch.einsum("rd,rd->r", t.gaps, t.gaps)
     log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
     bce = -(pos * log_p + (hits - pos) * log_q) * inv_n
+    d_on, c_on = _trained_views(cfg)
     losses = torch.zeros(n_users).index_add_(
-        0, s.row_user, bce + coef * (rs.mu * reg - rs.lam * gap)
+        0, s.row_user, bce + coef * (c_on * rs.mu * reg - d_on * c_on * rs.lam * gap)
     )
     spread = prob * (1 - prob)
     g_logit = (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
@@ -213,14 +217,21 @@ def _step(
     wd = cfg.weight_decay
     lr_row = lr_emb[s.row_user]
     keep = (1 - lr_row * wd).unsqueeze(1)
-    t.sums.mul_(keep).addcmul_(t.head_rows, (-2 * lr_row * g_logit).unsqueeze(1))
-    t.sums.addcmul_(t.reg_grad, (-lr_row * rs.mu * coef).unsqueeze(1))
-    t.gaps.mul_(keep + (4 * rs.lam * lr_row * coef).unsqueeze(1))
-    t.gaps.addcmul_(t.reg_grad, (lr_row * rs.mu * coef).unsqueeze(1))
+    t.sums.mul_(keep).addcmul_(t.head_rows, (-(d_on + c_on) * lr_row * g_logit).unsqueeze(1))
+    t.sums.addcmul_(t.reg_grad, (-c_on * lr_row * rs.mu * coef).unsqueeze(1))
+    t.gaps.mul_(keep + (4 * d_on * c_on * rs.lam * lr_row * coef).unsqueeze(1))
+    if d_on != c_on:
+        t.gaps.addcmul_(t.head_rows, ((c_on - d_on) * lr_row * g_logit).unsqueeze(1))
+    t.gaps.addcmul_(t.reg_grad, (c_on * lr_row * rs.mu * coef).unsqueeze(1))
     t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
     t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
     scale.mul_(1 - lr_emb * wd)
     return losses, counts
+
+
+def _trained_views(cfg: FedRAPConfig) -> tuple[float, float]:
+    """Return (D trained, C trained) as 1.0/0.0; a frozen view stays at its zero start."""
+    return float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
 
 
 def _user_sums(pattern: torch.Tensor, row_values: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:

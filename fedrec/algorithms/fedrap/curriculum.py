@@ -62,9 +62,13 @@ def curriculum_factor(name: str, server_round: int) -> float:
 
 
 def round_weights(cfg: FedRAPConfig, server_round: int) -> tuple[float, float]:
-    """Return (λ, μ) used by the loss in ``server_round``."""
+    """Return (λ, μ) used by the loss in ``server_round``.
+
+    The ablations without D or without C have no difference between them to regularise: λ = 0.
+    """
     factor = curriculum_factor(cfg.curriculum, server_round)
-    return cfg.lam * factor, cfg.mu * factor
+    lam = cfg.lam if cfg.variant == "full" else 0.0
+    return lam * factor, cfg.mu * factor
 
 
 def round_learning_rates(cfg: FedRAPConfig, server_round: int) -> tuple[float, float]:

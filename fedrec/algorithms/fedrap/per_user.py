@@ -61,14 +61,12 @@ def train_user(
         The running mean loss at the stop, and the number of epochs run.
     """
     lam, mu, lr_head, lr_emb = weights
-    optimizer = torch.optim.SGD(
-        [
-            {"params": model.head.parameters(), "lr": lr_head},
-            {"params": model.item_local.parameters(), "lr": lr_emb},
-            {"params": model.item_global.parameters(), "lr": lr_emb},
-        ],
-        weight_decay=cfg.weight_decay,
-    )
+    groups = [{"params": list(model.head.parameters()), "lr": lr_head}]
+    if cfg.variant != "global_only":
+        groups.append({"params": list(model.item_local.parameters()), "lr": lr_emb})
+    if cfg.variant != "local_only":
+        groups.append({"params": list(model.item_global.parameters()), "lr": lr_emb})
+    optimizer = torch.optim.SGD(groups, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.batch_lr_decay)
     total, seen, history = 0.0, 0, []
     for epoch in range(cfg.local_epochs):
