@@ -77,7 +77,7 @@ def test_unknown_algorithm_lists_the_known_ones():
     import pytest
 
     with pytest.raises(ValueError, match="mostpop"):
-        create_algorithm(load_config(overrides=["algorithm=fedmf"]))
+        create_algorithm(load_config(overrides=["algorithm=no-such-algorithm"]))
 
 
 def test_most_pop_counts_only_participants():
