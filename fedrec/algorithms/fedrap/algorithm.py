@@ -39,12 +39,10 @@ class FedRAP:
         self.cfg = cfg
 
     def initial_global(self, split: SplitData) -> dict[str, np.ndarray]:
-        """Return C of round 1: N(0, 1), as ``nn.Embedding`` initialises it."""
-        return {
-            ITEM_GLOBAL: _initial(
-                split.n_items, self.cfg.fedrap.dim, self.cfg.seed
-            ).item_global.numpy()
-        }
+        """Return C of round 1: N(0, 1) as ``nn.Embedding`` initialises it (zero without C)."""
+        fed = self.cfg.fedrap
+        init = _initial(split.n_items, fed.dim, self.cfg.seed, fed.variant)
+        return {ITEM_GLOBAL: init.item_global.numpy()}
 
     def train_node(self, node: NodeData, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
         """Train this round's participants with the vectorised cohort trainer."""
