@@ -109,9 +109,35 @@ def _row(run_dir: Path, setting: str, method: str, seed: int) -> dict[str, Any]:
     return row
 
 
+def annotate(grid: Grid, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add to every row its setting's paired test against the best method and the MostPop mark.
+
+    ``p_vs_best``: sign-flip test of per-user test HR@10 (first seed) against the method with the
+    best mean; ``below_mostpop``: the method's mean HR@10 does not exceed MostPop's upper 95 %
+    interval bound.
+    """
+    for setting in grid.settings:
+        mine = [r for r in rows if r["setting"] == setting]
+        means = {
+            m: float(np.mean([r["test_hr10"] for r in mine if r["method"] == m]))
+            for m in grid.methods
+        }
+        best = max(means, key=lambda m: means[m])
+        pop_high = (next(r for r in mine if r["method"] == "mostpop")["test_hr10_ci"] or [0, 0])[1]
+        best_hr = _per_user_hr(grid, setting, best, grid.seeds[0])
+        for method in grid.methods:
+            other = _per_user_hr(grid, setting, method, grid.seeds[0])
+            p = None if method == best else paired_test(best_hr, other).p_value
+            for row in (r for r in mine if r["method"] == method):
+                row["p_vs_best"] = p
+                row["below_mostpop"] = method != "mostpop" and means[method] <= pop_high
+    return rows
+
+
 def write_reports(grid: Grid, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
     """Write ``results.csv`` and ``results.md`` into the grid's folder."""
     grid.output_dir.mkdir(parents=True, exist_ok=True)
+    rows = annotate(grid, rows)
     csv_path, md_path = grid.output_dir / "results.csv", grid.output_dir / "results.md"
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -122,7 +148,7 @@ def write_reports(grid: Grid, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
 
 
 def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
-    """Mean ± std over seeds per (setting, method), the 95 % interval, and a paired test."""
+    """Return the Markdown report of annotated rows (see :func:`annotate`)."""
     lines = [
         f"# {grid.name}",
         "",
@@ -137,45 +163,29 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for setting in grid.settings:
-        lines += _setting_lines(grid, setting, [r for r in rows if r["setting"] == setting])
+        for method in grid.methods:
+            rs = [r for r in rows if r["setting"] == setting and r["method"] == method]
+            lines.append(_line(rs))
     return "\n".join(lines) + "\n"
 
 
-def _setting_lines(grid: Grid, setting: str, rows: list[dict[str, Any]]) -> list[str]:
-    by_method = {m: [r for r in rows if r["method"] == m] for m in grid.methods}
-    means = {m: float(np.mean([r["test_hr10"] for r in rs])) for m, rs in by_method.items()}
-    best = max(means, key=lambda m: means[m])
-    pop_ci = by_method["mostpop"][0]["test_hr10_ci"] or [0.0, 0.0]
-    seed = grid.seeds[0]
-    best_hr = _per_user_hr(grid, setting, best, seed)
-    lines = []
-    for method, rs in by_method.items():
-        first = rs[0]
-        mark = " ▽" if method != "mostpop" and means[method] <= pop_ci[1] else ""
-        p = (
-            "–"
-            if method == best
-            else f"{paired_test(best_hr, _per_user_hr(grid, setting, method, seed)).p_value:.3g}"
-        )
-        ci = first["test_hr10_ci"] or [float("nan")] * 2
-        cells = [
-            setting,
-            method + mark,
-            _mean_std(rs, "test_hr10"),
-            f"[{ci[0]:.3f}, {ci[1]:.3f}]",
-            _mean_std(rs, "test_ndcg10"),
-            _mean_std(rs, "test_full_hr10"),
-            _mean_std(rs, "test_full_ndcg10"),
-            p,
-            f"{first['round_seconds']:.2f}",
-            f"{first['bytes_per_round']:.3g}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _p_value(best: np.ndarray, other: np.ndarray) -> str:
-    return f"{paired_test(best, other).p_value:.3g}"
+def _line(rs: list[dict[str, Any]]) -> str:
+    first = rs[0]
+    ci = first["test_hr10_ci"] or [float("nan")] * 2
+    p = first["p_vs_best"]
+    cells = [
+        first["setting"],
+        first["method"] + (" ▽" if first["below_mostpop"] else ""),
+        _mean_std(rs, "test_hr10"),
+        f"[{ci[0]:.3f}, {ci[1]:.3f}]",
+        _mean_std(rs, "test_ndcg10"),
+        _mean_std(rs, "test_full_hr10"),
+        _mean_std(rs, "test_full_ndcg10"),
+        "–" if p is None else f"{p:.3g}",
+        f"{first['round_seconds']:.2f}",
+        f"{first['bytes_per_round']:.3g}",
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def _mean_std(rows: list[dict[str, Any]], key: str) -> str:

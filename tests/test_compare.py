@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from fedrec.compare import Grid, markdown_table, run_grid, write_reports
+from fedrec.compare import Grid, annotate, markdown_table, run_grid, write_reports
 from fedrec.config import ConfigError
 
 GRID = """
@@ -34,6 +34,7 @@ def test_tiny_grid_writes_csv_and_markdown_with_baselines_and_is_resumable(tmp_p
     with csv_path.open() as fh:
         table = list(csv.DictReader(fh))
     assert {r["method"] for r in table} == {"fedrap", "mostpop", "random"}
+    assert {"p_vs_best", "below_mostpop", "test_hr10_ci"} <= set(table[0])
     assert all(0.0 <= float(r["test_hr10"]) <= 1.0 for r in table)
     text = md_path.read_text()
     assert "| strict | mostpop |" in text and "[95 % CI]" in text
@@ -61,7 +62,7 @@ def test_markdown_marks_methods_that_do_not_beat_most_pop(tmp_path, monkeypatch)
         }
         for m, hr in (("weak", 0.42), ("mostpop", 0.40), ("random", 0.10))
     ]
-    text = markdown_table(grid, rows)
+    text = markdown_table(grid, annotate(grid, rows))
     assert "| s | weak ▽ |" in text and "| s | random ▽ |" in text
     assert "| s | mostpop |" in text
 
