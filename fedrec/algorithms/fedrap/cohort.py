@@ -165,6 +165,16 @@ def train_cohort(
     )
 
 
+@dataclass
+class _RowGrads:
+    """What the update needs from the forward pass, per row (plus the head's gradients)."""
+
+    g_logit: torch.Tensor
+    coef: torch.Tensor
+    g_weight: torch.Tensor
+    g_bias: torch.Tensor
+
+
 def _step(
     t: _Tables,
     s: RoundSamples,
@@ -179,19 +189,39 @@ def _step(
 
     All samples of one (user, item) row share its score, so the step works on rows: a row
     enters with how often it occurs in the batch (``hits``) and how many of those are positives.
-    The BCE gradient reproduces torch's ``binary_cross_entropy`` backward, including its
-    ``max(p(1 − p), 1e-12)`` guard, so saturated scores train exactly as in the reference.
     """
-    n_users, dim = len(s.users), t.sums.shape[1]
     rows = s.sample_row[in_step]
     hits = torch.bincount(rows, minlength=len(s.row_user)).float()
     pos = torch.bincount(rows, weights=s.label[in_step], minlength=len(s.row_user)).float()
-    counts = torch.zeros(n_users).index_add_(0, s.row_user, hits)
-    inv_n = (1.0 / counts.clamp(min=1))[s.row_user]
+    counts = torch.zeros(len(s.users)).index_add_(0, s.row_user, hits)
+    losses, grads = _forward(t, s.row_user, hits, pos, counts, cfg, rs)
+    decay = cfg.batch_lr_decay**steps
+    lr_emb = torch.where(active, rs.lr_embedding * decay, 0.0)
+    lr_head = torch.where(active, rs.lr_head * decay, 0.0)
+    _update(t, grads, lr_emb[s.row_user], lr_head, cfg, rs)
+    scale.mul_(1 - lr_emb * cfg.weight_decay)
+    return losses, counts
+
+
+def _forward(
+    t: _Tables,
+    row_user: torch.Tensor,
+    hits: torch.Tensor,
+    pos: torch.Tensor,
+    counts: torch.Tensor,
+    cfg: FedRAPConfig,
+    rs: RoundSettings,
+) -> tuple[torch.Tensor, _RowGrads]:
+    """Per-user losses and closed-form gradients; fills the head and regulariser buffers.
+
+    The BCE gradient reproduces torch's ``binary_cross_entropy`` backward, including its
+    ``max(p(1 − p), 1e-12)`` guard, so saturated scores train exactly as in the reference.
+    """
+    n_users, dim = len(counts), t.sums.shape[1]
+    inv_n = (1.0 / counts.clamp(min=1))[row_user]
     coef = hits * inv_n / dim  # weight of a row in the user's means over batch × dim
-    # Forward, per row.
-    torch.index_select(t.weight, 0, s.row_user, out=t.head_rows)
-    prob = torch.sigmoid(torch.einsum("rd,rd->r", t.sums, t.head_rows) + t.bias[s.row_user])
+    torch.index_select(t.weight, 0, row_user, out=t.head_rows)
+    prob = torch.sigmoid(torch.einsum("rd,rd->r", t.sums, t.head_rows) + t.bias[row_user])
     torch.sub(t.sums, t.gaps, out=t.reg_rows).mul_(0.5)  # C
     if cfg.regulariser == "l1":
         torch.sign(t.reg_rows, out=t.reg_grad)
@@ -203,30 +233,35 @@ def _step(
     log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
     bce = -(pos * log_p + (hits - pos) * log_q) * inv_n
     d_on, c_on = _trained_views(cfg)
-    losses = torch.zeros(n_users).index_add_(
-        0, s.row_user, bce + coef * (c_on * rs.mu * reg - d_on * c_on * rs.lam * gap)
-    )
+    row_loss = bce + coef * (c_on * rs.mu * reg - d_on * c_on * rs.lam * gap)
+    losses = torch.zeros(n_users).index_add_(0, row_user, row_loss)
     spread = prob * (1 - prob)
     g_logit = (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
     g_weight = _user_sums(t.user_of_rows, g_logit, t.sums)
-    g_bias = torch.zeros(n_users).index_add_(0, s.row_user, g_logit)
-    # Update, in place.
-    decay = cfg.batch_lr_decay**steps
-    lr_emb = torch.where(active, rs.lr_embedding * decay, 0.0)
-    lr_head = torch.where(active, rs.lr_head * decay, 0.0)
+    g_bias = torch.zeros(n_users).index_add_(0, row_user, g_logit)
+    return losses, _RowGrads(g_logit, coef, g_weight, g_bias)
+
+
+def _update(
+    t: _Tables,
+    g: _RowGrads,
+    lr_row: torch.Tensor,
+    lr_head: torch.Tensor,
+    cfg: FedRAPConfig,
+    rs: RoundSettings,
+) -> None:
+    """Apply one SGD step with weight decay in place (the recurrences in :class:`_Tables`)."""
+    d_on, c_on = _trained_views(cfg)
     wd = cfg.weight_decay
-    lr_row = lr_emb[s.row_user]
     keep = (1 - lr_row * wd).unsqueeze(1)
-    t.sums.mul_(keep).addcmul_(t.head_rows, (-(d_on + c_on) * lr_row * g_logit).unsqueeze(1))
-    t.sums.addcmul_(t.reg_grad, (-c_on * lr_row * rs.mu * coef).unsqueeze(1))
-    t.gaps.mul_(keep + (4 * d_on * c_on * rs.lam * lr_row * coef).unsqueeze(1))
+    t.sums.mul_(keep).addcmul_(t.head_rows, (-(d_on + c_on) * lr_row * g.g_logit).unsqueeze(1))
+    t.sums.addcmul_(t.reg_grad, (-c_on * lr_row * rs.mu * g.coef).unsqueeze(1))
+    t.gaps.mul_(keep + (4 * d_on * c_on * rs.lam * lr_row * g.coef).unsqueeze(1))
     if d_on != c_on:
-        t.gaps.addcmul_(t.head_rows, ((c_on - d_on) * lr_row * g_logit).unsqueeze(1))
-    t.gaps.addcmul_(t.reg_grad, (c_on * lr_row * rs.mu * coef).unsqueeze(1))
-    t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
-    t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
-    scale.mul_(1 - lr_emb * wd)
-    return losses, counts
+        t.gaps.addcmul_(t.head_rows, ((c_on - d_on) * lr_row * g.g_logit).unsqueeze(1))
+    t.gaps.addcmul_(t.reg_grad, (c_on * lr_row * rs.mu * g.coef).unsqueeze(1))
+    t.weight.sub_(lr_head.unsqueeze(1) * g.g_weight.add_(t.weight, alpha=wd))
+    t.bias.sub_(lr_head * g.g_bias.add_(t.bias, alpha=wd))
 
 
 def _trained_views(cfg: FedRAPConfig) -> tuple[float, float]:
