@@ -288,7 +288,7 @@ def run_bench(
     if output_dir is None:
         Path("runs/bench").mkdir(parents=True, exist_ok=True)
         output_dir = Path(tempfile.mkdtemp(prefix=f"{suite_name}-", dir="runs/bench"))
-    load = os.getloadavg()  # well above 0 here: other work shares the CPUs
+    load = os.getloadavg()  # well above 0: other work shares (or just left) the CPUs
     results = run_cases(suite.cases, output_dir.resolve(), rounds)
     result = report(suite_name, results, suite.compare)
     result["machine"]["load_average_at_start"] = load

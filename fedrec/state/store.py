@@ -65,10 +65,14 @@ class ClientStateStore:
         """Return D on the given (local user index, item) rows, and the users' heads."""
         slots = self.slots(users)
         trained = self._trained[slots]
-        rows = np.asarray(self._local[slots[row_user], row_item], dtype=np.float32)
-        rows *= self._scale[slots][row_user, None].astype(np.float32)
-        fresh = ~trained[row_user]
-        rows[fresh] = self.init.item_local.numpy()[row_item[fresh]]
+        # Users never trained are not read from the file: their pages were never written.
+        rows = self.init.item_local.numpy()[row_item]
+        old = np.flatnonzero(trained[row_user])
+        if len(old):
+            owner = slots[row_user[old]]
+            rows[old] = self._local[owner, row_item[old]] * self._scale[owner, None].astype(
+                np.float32
+            )
         weight, bias = self._heads(slots, trained)
         return TouchedState(torch.from_numpy(rows), weight, bias)
 
@@ -102,11 +106,11 @@ class ClientStateStore:
         """Return the users' dense private state (for evaluation)."""
         slots = self.slots(users)
         trained = self._trained[slots]
-        local = torch.from_numpy(np.asarray(self._local[slots], dtype=np.float32))
-        local *= torch.from_numpy(self._scale[slots].astype(np.float32)).view(-1, 1, 1)
-        fresh = torch.from_numpy(~trained)
-        if bool(fresh.any()):
-            local[fresh] = self.init.item_local
+        local = self.init.item_local.expand(len(slots), -1, -1).clone()
+        old = np.flatnonzero(trained)
+        if len(old):
+            scale = self._scale[slots[old]].astype(np.float32)[:, None, None]
+            local[torch.from_numpy(old)] = torch.from_numpy(self._local[slots[old]] * scale)
         weight, bias = self._heads(slots, trained)
         return PrivateState(item_local=local, head_weight=weight, head_bias=bias)
 
