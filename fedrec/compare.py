@@ -33,7 +33,13 @@ BASELINES = {
     "mostpop": ["algorithm=mostpop", "rounds=1"],
     "random": ["algorithm=random", "rounds=1"],
 }
-METRICS = ("test_hr10", "test_ndcg10", "test_full_hr10", "test_full_ndcg10")
+#: Reported metrics, and the key of their interval in ``summary.json``'s ``intervals_95``.
+METRICS = {
+    "test_hr10": "test_sampled_hr10",
+    "test_ndcg10": "test_sampled_ndcg10",
+    "test_full_hr10": "test_full_hr10",
+    "test_full_ndcg10": "test_full_ndcg10",
+}
 
 
 @dataclass(frozen=True)
@@ -100,9 +106,10 @@ def run_grid(grid: Grid) -> list[dict[str, Any]]:
 def _row(run_dir: Path, setting: str, method: str, seed: int) -> dict[str, Any]:
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     row: dict[str, Any] = {"setting": setting, "method": method, "seed": seed, "run": str(run_dir)}
-    row.update({m: summary.get(m) for m in METRICS})
     intervals = summary.get("intervals_95", {})
-    row["test_hr10_ci"] = intervals.get("test_sampled_hr10")
+    for metric, interval in METRICS.items():
+        row[metric] = summary.get(metric)
+        row[f"{metric}_ci"] = intervals.get(interval)
     row["best_round"] = summary["best_round"]
     row["round_seconds"] = summary["round_seconds_median"]
     row["bytes_per_round"] = summary["upload_bytes_per_round"] + summary["download_bytes_per_round"]
@@ -153,14 +160,15 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
         f"# {grid.name}",
         "",
         "Test metrics at the round with the best validation HR@10; sampled = against 99 "
-        "never-interacted items, full = against every unseen item. `[low, high]`: 95 % "
-        "bootstrap interval over users (first seed). p: paired sign-flip test of per-user HR@10 "
+        "never-interacted items, full = against every unseen item. Each metric: mean (± std over "
+        "seeds) and its 95 % bootstrap interval over users (first seed). p: paired sign-flip test "
+        "of per-user HR@10 "
         "against the best method of the setting (first seed). ▽ marks a method whose HR@10 does "
         "not beat MostPop's upper interval bound.",
         "",
-        "| setting | method | HR@10 | [95 % CI] | NDCG@10 | full HR@10 | full NDCG@10 | p vs best "
+        "| setting | method | HR@10 | NDCG@10 | full HR@10 | full NDCG@10 | p vs best "
         "| s/round | bytes/round |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for setting in grid.settings:
         for method in grid.methods:
@@ -171,21 +179,21 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
 
 def _line(rs: list[dict[str, Any]]) -> str:
     first = rs[0]
-    ci = first["test_hr10_ci"] or [float("nan")] * 2
     p = first["p_vs_best"]
     cells = [
         first["setting"],
         first["method"] + (" ▽" if first["below_mostpop"] else ""),
-        _mean_std(rs, "test_hr10"),
-        f"[{ci[0]:.3f}, {ci[1]:.3f}]",
-        _mean_std(rs, "test_ndcg10"),
-        _mean_std(rs, "test_full_hr10"),
-        _mean_std(rs, "test_full_ndcg10"),
+        *(_with_interval(rs, metric) for metric in METRICS),
         "–" if p is None else f"{p:.3g}",
         f"{first['round_seconds']:.2f}",
         f"{first['bytes_per_round']:.3g}",
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _with_interval(rows: list[dict[str, Any]], key: str) -> str:
+    ci = rows[0][f"{key}_ci"] or [float("nan")] * 2
+    return f"{_mean_std(rows, key)} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def _mean_std(rows: list[dict[str, Any]], key: str) -> str:

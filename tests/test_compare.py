@@ -34,10 +34,10 @@ def test_tiny_grid_writes_csv_and_markdown_with_baselines_and_is_resumable(tmp_p
     with csv_path.open() as fh:
         table = list(csv.DictReader(fh))
     assert {r["method"] for r in table} == {"fedrap", "mostpop", "random"}
-    assert {"p_vs_best", "below_mostpop", "test_hr10_ci"} <= set(table[0])
+    assert {"p_vs_best", "below_mostpop", "test_hr10_ci", "test_full_ndcg10_ci"} <= set(table[0])
     assert all(0.0 <= float(r["test_hr10"]) <= 1.0 for r in table)
     text = md_path.read_text()
-    assert "| strict | mostpop |" in text and "[95 % CI]" in text
+    assert "| strict | mostpop |" in text and "95 % bootstrap interval" in text
     assert (grid.output_dir / "strict--fedrap--s0" / "summary.json").stat().st_mtime == first_mtime
     assert again == rows
 
@@ -57,6 +57,9 @@ def test_markdown_marks_methods_that_do_not_beat_most_pop(tmp_path, monkeypatch)
             "test_full_hr10": 0.1,
             "test_full_ndcg10": 0.1,
             "test_hr10_ci": [hr - 0.05, hr + 0.05],
+            "test_ndcg10_ci": None,
+            "test_full_hr10_ci": None,
+            "test_full_ndcg10_ci": [0.0, 0.2],
             "round_seconds": 1.0,
             "bytes_per_round": 10.0,
         }
@@ -65,6 +68,7 @@ def test_markdown_marks_methods_that_do_not_beat_most_pop(tmp_path, monkeypatch)
     text = markdown_table(grid, annotate(grid, rows))
     assert "| s | weak ▽ |" in text and "| s | random ▽ |" in text
     assert "| s | mostpop |" in text
+    assert "0.1000 [0.000, 0.200]" in text  # each metric carries its interval
 
 
 def test_grid_with_unknown_keys_is_an_error(tmp_path):
