@@ -18,12 +18,19 @@ from pathlib import Path
 from fedrec.config import ConfigError, ExperimentConfig, load_config
 
 
-def simulate(cfg: ExperimentConfig) -> Path:
-    """Run one experiment as a Flower simulation on the Ray backend; return its run folder."""
+def simulate(cfg: ExperimentConfig, verbose: bool | None = None) -> Path:
+    """Run one experiment as a Flower simulation on the Ray backend; return its run folder.
+
+    Flower's per-round INFO lines are silenced unless ``verbose``: the progress bar shows the
+    rounds. (flwr sets its logger to DEBUG when first imported, so this is done after.)
+    ``None`` keeps what the command line asked for (``-v``).
+    """
     from flwr.simulation import run_simulation
 
     from clients.app import make_client_app
     from server.app import make_server_app, with_run_name
+
+    _quiet_flower(_VERBOSE if verbose is None else verbose)
 
     cfg = with_run_name(cfg)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
@@ -110,9 +117,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+_VERBOSE = False
+
+
 def _quiet_flower(verbose: bool) -> None:
-    if not verbose:
-        logging.getLogger("flwr").setLevel(logging.WARNING)
+    global _VERBOSE  # the -v of this command, for simulations started further down
+    _VERBOSE = verbose
+    logging.getLogger("flwr").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
