@@ -35,3 +35,17 @@ def tiny_split(
         test_items=np.array(test, dtype=np.int64),
         eval_negatives=np.stack(negs).astype(np.int64),
     )
+
+
+def tiny_synthetic(n_users: int = 40, n_items: int = 80, *extra: str) -> list[str]:
+    """Overrides for a seconds-long end-to-end run on generated data."""
+    return [
+        "dataset=synthetic",
+        f"data.synthetic.n_users={n_users}",
+        f"data.synthetic.n_items={n_items}",
+        f"data.eval_negatives={min(30, n_items // 3)}",
+        "fedrap.dim=8",
+        "fedrap.local_epochs=2",
+        "progress=false",
+        *extra,
+    ]

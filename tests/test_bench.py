@@ -7,6 +7,7 @@ import pytest
 
 from fedrec.bench import SUITES, Case, format_table, get_suite, report, round_stats, run_cases
 from fedrec.config import ConfigError, load_config
+from tests.factories import tiny_synthetic
 
 
 def _record(n, seconds, train, clients, **extra):
@@ -63,18 +64,7 @@ def test_suites_are_registered_and_valid_configs():
         load_config(overrides=case.overrides)  # every override names a real key
 
 
-TINY = Case(
-    "tiny",
-    (
-        "dataset=synthetic",
-        "data.synthetic.n_users=40",
-        "data.synthetic.n_items=80",
-        "data.eval_negatives=30",
-        "fedrap.dim=8",
-        "fedrap.local_epochs=2",
-        "rounds=3",
-    ),
-)
+TINY = Case("tiny", tuple(tiny_synthetic(40, 80, "rounds=3")))
 
 
 @pytest.mark.slow

@@ -12,15 +12,9 @@ from fedrec import wire
 from fedrec.algorithms.fedrap.algorithm import _open_store
 from fedrec.config import load_config
 from fedrec.models.fedrap import initial_state
+from tests.factories import tiny_synthetic
 
-TINY = [
-    "dataset=synthetic",
-    "data.synthetic.n_users=30",
-    "data.synthetic.n_items=60",
-    "data.eval_negatives=20",
-    "fedrap.dim=8",
-    "fedrap.local_epochs=2",
-]
+TINY = tiny_synthetic(30, 60)
 
 
 def _message(kind, item_global, state_dir, server_round=1):

@@ -13,17 +13,9 @@ from pathlib import Path
 import pytest
 
 from fedrec.cli import resolve_config, simulate
+from tests.factories import tiny_synthetic
 
-TINY = [
-    "dataset=synthetic",
-    "data.synthetic.n_users=30",
-    "data.synthetic.n_items=60",
-    "data.eval_negatives=20",
-    "fedrap.dim=8",
-    "fedrap.local_epochs=2",
-    "rounds=2",
-    "progress=false",
-]
+TINY = tiny_synthetic(30, 60, "rounds=2")
 
 
 def _free_port() -> int:

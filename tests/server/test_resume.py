@@ -11,19 +11,9 @@ import pytest
 
 from fedrec.cli import resolve_config, simulate
 from fedrec.results import read_rounds
+from tests.factories import tiny_synthetic
 
-TINY = [
-    "dataset=synthetic",
-    "data.synthetic.n_users=40",
-    "data.synthetic.n_items=80",
-    "data.eval_negatives=30",
-    "fedrap.dim=8",
-    "fedrap.local_epochs=2",
-    "rounds=4",
-    "checkpoint_every=2",
-    "federation.participation=0.8",
-    "progress=false",
-]
+TINY = tiny_synthetic(40, 80, "rounds=4", "checkpoint_every=2", "federation.participation=0.8")
 
 
 def _kill_after_round(run_dir: Path, overrides: list[str], server_round: int) -> None:

@@ -8,17 +8,9 @@ import yaml
 from fedrec.cli import simulate
 from fedrec.config import load_config
 from fedrec.results import read_rounds
+from tests.factories import tiny_synthetic
 
-TINY = [
-    "dataset=synthetic",
-    "data.synthetic.n_users=40",
-    "data.synthetic.n_items=80",
-    "data.eval_negatives=30",
-    "fedrap.dim=8",
-    "fedrap.local_epochs=2",
-    "rounds=2",
-    "progress=false",
-]
+TINY = tiny_synthetic(40, 80, "rounds=2")
 
 SUMMARY_KEYS = {
     "dataset",
