@@ -121,8 +121,9 @@ def annotate(grid: Grid, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     ``p_vs_best``: sign-flip test of per-user test HR@10 (first seed) against the method with the
     best mean; ``below_mostpop``: the method's mean HR@10 does not exceed MostPop's upper 95 %
-    interval bound.
+    interval bound. Returns annotated copies; ``rows`` are left as they are.
     """
+    rows = [dict(row) for row in rows]
     for setting in grid.settings:
         mine = [r for r in rows if r["setting"] == setting]
         means = {
