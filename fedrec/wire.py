@@ -29,7 +29,8 @@ TRAIN_SECONDS = "train-seconds"
 # Client -> server, evaluation (per-user ranks; metrics are computed on the server).
 USERS = "users"
 
-EVALUATE_REPLY_ARRAYS = frozenset({USERS, "val_sampled", "test_sampled", "val_full", "test_full"})
+RANK_KEYS = ("val_sampled", "test_sampled", "val_full", "test_full")  # per-user ranks
+EVALUATE_REPLY_ARRAYS = frozenset({USERS, *RANK_KEYS})
 
 
 def scalar(value: object) -> float:

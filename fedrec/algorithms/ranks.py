@@ -11,8 +11,9 @@ from fedrec.algorithms.participation import cohorts
 from fedrec.data.csr import concat_ranges
 from fedrec.data.types import IntArray, SplitData
 from fedrec.metrics.ranking import rank_of_positive
+from fedrec.wire import RANK_KEYS
 
-RANK_KEYS = ("val_sampled", "test_sampled", "val_full", "test_full")
+__all__ = ["RANK_KEYS", "collect_ranks", "rank_held_out"]
 
 
 @torch.no_grad()
