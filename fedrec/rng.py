@@ -48,11 +48,13 @@ def hash64(*keys: npt.ArrayLike) -> npt.NDArray[np.uint64]:
     numpy.ndarray of uint64
         One word per broadcast position.
     """
-    arrays = np.broadcast_arrays(*[np.asarray(k).astype(np.int64) for k in keys])
-    acc = np.zeros(arrays[0].shape, dtype=np.uint64)
+    arrays = [np.asarray(k).astype(np.int64).astype(np.uint64) for k in keys]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    # Elementwise, so leading scalar keys are mixed once rather than once per position.
+    acc = np.zeros((), dtype=np.uint64)
     for arr in arrays:
-        acc = _splitmix64(acc ^ arr.astype(np.uint64))
-    return acc
+        acc = _splitmix64(acc ^ arr)
+    return np.array(np.broadcast_to(acc, shape))
 
 
 def uniform(*keys: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -11,6 +11,7 @@ from fedrec.algorithms.fedrap.per_user import train_user
 from fedrec.algorithms.fedrap.samples import batch_index, build_round_samples
 from fedrec.config.schema import FedRAPConfig
 from fedrec.models.fedrap import AdditiveItemScorer, initial_state
+from fedrec.rng import Stream, uniform
 from fedrec.state.private import TouchedState
 from tests.factories import tiny_split
 
@@ -150,3 +151,21 @@ def test_local_training_lowers_the_loss_on_its_batch():
     second = train_cohort(state, init.item_global, samples, cfg, settings)
     # Assert
     assert torch.all(second.loss < first.loss)
+
+
+def test_batches_are_a_uniform_shuffle_within_each_user():
+    # Prepare: users with several batches, and the lexsort the fast ordering must equal
+    split = tiny_split(n_users=6, n_items=40, min_train=10, max_train=30)
+    samples = build_round_samples(split, np.arange(6), "strict", 4, (0, 1))
+    owner = samples.sample_user.numpy()
+    noise = uniform(0, 1, Stream.SHUFFLE, 2, samples.users[owner], samples.sample_pos)
+
+    # Execute
+    batch = batch_index(samples, 16, (0, 1), epoch=2).numpy()
+
+    # Assert: every user fills batches of 16 in the order of its samples' noise
+    order = np.lexsort((noise, owner))
+    first = np.searchsorted(owner, owner[order])
+    expected = np.empty(len(order), dtype=np.int64)
+    expected[order] = (np.arange(len(order)) - first) // 16
+    np.testing.assert_array_equal(batch, expected)

@@ -111,13 +111,25 @@ def batch_index(
         return torch.from_numpy(batch)
     owner = samples.sample_user.numpy()
     many = np.flatnonzero(counts[owner] > batch_size)  # samples of users with several batches
-    sub_owner = owner[many]
+    sub_owner = owner[many]  # sorted: samples are grouped by user
     noise = uniform(
         *keys, Stream.SHUFFLE, epoch, samples.users[sub_owner], samples.sample_pos[many]
     )
-    order = np.lexsort((noise, sub_owner))
-    first = np.searchsorted(sub_owner, sub_owner[order])  # sub_owner is grouped by user
+    order = _order_within_users(sub_owner, noise)
+    group_start = np.flatnonzero(np.diff(sub_owner, prepend=-1))
+    first = np.repeat(group_start, np.diff(group_start, append=len(sub_owner)))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - first
     batch[many] = rank // batch_size
     return torch.from_numpy(batch)
+
+
+def _order_within_users(owner: IntArray, noise: np.ndarray) -> IntArray:
+    """Return the permutation sorting by (owner, noise), as ``np.lexsort((noise, owner))``.
+
+    Two plain sorts are several times faster than a lexsort here: a quicksort of the noise, then
+    a stable sort by owner, which numpy does as a radix sort once owners fit 16 bits.
+    """
+    by_noise = np.argsort(noise)
+    small = owner.astype(np.uint16) if int(owner.max(initial=0)) < 2**16 else owner
+    return by_noise[np.argsort(small[by_noise], kind="stable")]
