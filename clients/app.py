@@ -16,7 +16,7 @@ import torch
 from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from clients.runtime import algorithm_for, set_threads, split_for
+from clients.runtime import algorithm_for, prepare_process, split_for
 from fedrec import wire
 from fedrec.algorithms.base import GlobalArrays, NodeData
 from fedrec.algorithms.participation import hosted_users
@@ -40,7 +40,7 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
 
     def resolve(context: Context) -> ExperimentConfig:
         cfg = config if config is not None else from_run_config(context.run_config)
-        set_threads(cfg)
+        prepare_process(cfg)
         return cfg
 
     @app.train()

@@ -17,6 +17,7 @@ Selection = Literal["validation", "test"]
 Aggregation = Literal["mean", "weighted"]
 Score = Literal["logit", "probability"]
 Variant = Literal["full", "global_only", "local_only"]
+Kernel = Literal["auto", "eager", "compiled"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class FederationConfig:
     cohort_memory_mb: int = 1024
     state_memory_mb: int = 8192
     ray_address: str = ""
+    kernel: Kernel = "auto"
 
 
 @dataclass(frozen=True)

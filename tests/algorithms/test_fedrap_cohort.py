@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from fedrec.algorithms.fedrap import kernel as kernel_module
 from fedrec.algorithms.fedrap.cohort import RoundSettings, sum_global_updates, train_cohort
 from fedrec.algorithms.fedrap.per_user import train_user
 from fedrec.algorithms.fedrap.samples import batch_index, build_round_samples
@@ -46,15 +47,16 @@ def _per_user_model(init, n_items, dim):
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "tol", "regulariser", "variant"),
+    ("batch_size", "tol", "regulariser", "variant", "kernel"),
     [
-        (16, 1e-4, "l1", "full"),
-        (4096, 0.05, "l2", "full"),
-        (16, 1e-4, "l1", "global_only"),
-        (16, 1e-4, "l1", "local_only"),
+        (16, 1e-4, "l1", "full", "eager"),
+        (4096, 0.05, "l2", "full", "eager"),
+        (16, 1e-4, "l1", "global_only", "eager"),
+        (16, 1e-4, "l1", "local_only", "eager"),
+        (16, 1e-4, "l1", "full", "compiled"),  # the fused kernel large cohorts use
     ],
 )
-def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, variant):
+def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, variant, kernel):
     # Prepare: users with several batches per epoch (first case) and early stopping (second).
     split = tiny_split()
     cfg = dataclasses.replace(
@@ -75,7 +77,7 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, vari
     settings = RoundSettings(lam=LAM, mu=MU, lr_head=LR_HEAD, lr_embedding=LR_EMB, keys=keys)
     batches = [batch_index(samples, cfg.batch_size, keys, e) for e in range(cfg.local_epochs)]
     # Execute
-    update = train_cohort(state, init.item_global, samples, cfg, settings)
+    update = train_cohort(state, init.item_global, samples, cfg, settings, kernel)
     expected_sum = torch.zeros_like(init.item_global)
     for u in range(len(users)):
         model = _per_user_model(init, split.n_items, cfg.dim)
@@ -114,6 +116,7 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, vari
     )
     if tol > 0.01:
         assert int(update.epochs.min()) < cfg.local_epochs  # the early stop really fired
+    assert not kernel_module._compile_failed  # the compiled case really ran compiled
 
 
 def test_user_result_does_not_depend_on_its_cohort():

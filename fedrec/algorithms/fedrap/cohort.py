@@ -13,13 +13,13 @@ per user (``per_user.py`` keeps that loop as the test oracle), but for all users
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 
+from fedrec.algorithms.fedrap.kernel import StepFn, StepScalars, step_for
 from fedrec.algorithms.fedrap.samples import RoundSamples, batch_index
-from fedrec.config.schema import FedRAPConfig
+from fedrec.config.schema import FedRAPConfig, Kernel
 from fedrec.state.private import TouchedState
 
 
@@ -48,48 +48,26 @@ class CohortUpdate:
 
 @dataclass
 class _Tables:
-    """The cohort's touched rows in sum/difference form, plus preallocated work buffers.
+    """The cohort's touched rows in sum/difference form (``E = D + C``, ``F = D − C``) and heads.
 
-    With ``E = D + C`` and ``F = D − C`` per row, the score needs only ``E``, and one SGD step
-    with weight decay ω becomes per-row scalars times ``E``, ``F``, the head ``w`` and
-    ``s = sign(C)`` (``2C`` for l2), where ``g`` is the logit gradient and ``c`` the row's weight
-    in the user's means: ``E ← (1 − ηω)E − 2ηg·w − ημc·s`` and
-    ``F ← (1 − ηω + 4ηλc)F + ημc·s``, done in place without allocating. Ablations freeze one
-    view at zero (``a_D`` or ``a_C`` = 0, and no difference regulariser); then in general
-    ``E ← (1 − ηω)E − η(a_D + a_C)g·w − ηa_Cμc·s`` and
-    ``F ← (1 − ηω + 4ηa_Da_Cλc)F + η(a_C − a_D)g·w + ηa_Cμc·s``.
+    The score needs only ``E``, and one SGD step becomes per-row scalars times ``E``, ``F`` and
+    the head (see :func:`fedrec.algorithms.fedrap.kernel.sgd_rows`).
     """
 
     sums: torch.Tensor  # E, (R, dim)
     gaps: torch.Tensor  # F, (R, dim)
     weight: torch.Tensor  # (U, dim)
     bias: torch.Tensor  # (U,)
-    head_rows: torch.Tensor  # buffer: weight gathered per row
-    reg_rows: torch.Tensor  # buffer: C
-    reg_grad: torch.Tensor  # buffer: sign(C) or 2C
-    user_of_rows: torch.Tensor  # sparse CSR (U, R) pattern: which rows belong to which user
 
     @classmethod
     def gather(cls, state: TouchedState, item_global: torch.Tensor, s: RoundSamples) -> _Tables:
         local = state.local_rows
         glob = item_global[s.row_item]
-        per_user = torch.bincount(s.row_user, minlength=len(s.users))
-        crow = torch.zeros(len(s.users) + 1, dtype=torch.int64)
-        torch.cumsum(per_user, 0, out=crow[1:])
-        cols = torch.arange(len(s.row_user))
-        shape = (len(s.users), len(cols))
-        with warnings.catch_warnings():  # CSR is "beta" in torch; sparse.mm on it is stable
-            warnings.simplefilter("ignore", UserWarning)
-            pattern = torch.sparse_csr_tensor(crow, cols, torch.ones(len(cols)), shape)
         return cls(
             sums=local + glob,
-            gaps=local - glob,
+            gaps=local.sub_(glob),
             weight=state.head_weight.clone(),
             bias=state.head_bias.clone(),
-            head_rows=torch.empty_like(glob),
-            reg_rows=torch.empty_like(glob),
-            reg_grad=torch.empty_like(glob),
-            user_of_rows=pattern,
         )
 
     def local_rows(self) -> torch.Tensor:
@@ -105,6 +83,7 @@ def train_cohort(
     samples: RoundSamples,
     cfg: FedRAPConfig,
     settings: RoundSettings,
+    kernel: Kernel = "auto",
 ) -> CohortUpdate:
     """Run one round of local FedRAP training for every user of a cohort.
 
@@ -120,6 +99,8 @@ def train_cohort(
         Hyperparameters.
     settings : RoundSettings
         This round's λ, μ and learning rates.
+    kernel : {"auto", "eager", "compiled"}
+        Whether the step runs compiled (see :mod:`fedrec.algorithms.fedrap.kernel`).
 
     Returns
     -------
@@ -128,6 +109,7 @@ def train_cohort(
     """
     n_users = len(samples.users)
     tables = _Tables.gather(state, item_global, samples)
+    run = _StepContext.create(cfg, settings, len(samples.row_user), kernel)
     alive = torch.ones(n_users, dtype=torch.bool)
     steps = torch.zeros(n_users)
     scale = torch.ones(n_users)
@@ -141,7 +123,7 @@ def train_cohort(
         for slot in range(int(torch.where(alive, n_batches, 0).max())):
             active = alive & (n_batches > slot)
             in_step = active[samples.sample_user] & (batch == slot)
-            losses, counts = _step(tables, samples, in_step, active, steps, scale, cfg, settings)
+            losses, counts = _step(tables, samples, in_step, active, steps, scale, run)
             loss_sum += (losses * counts).double()
             seen += counts.double()
             steps += active.float()
@@ -165,16 +147,6 @@ def train_cohort(
     )
 
 
-@dataclass
-class _RowGrads:
-    """What the update needs from the forward pass, per row (plus the head's gradients)."""
-
-    g_logit: torch.Tensor
-    coef: torch.Tensor
-    g_weight: torch.Tensor
-    g_bias: torch.Tensor
-
-
 def _step(
     t: _Tables,
     s: RoundSamples,
@@ -182,8 +154,7 @@ def _step(
     active: torch.Tensor,
     steps: torch.Tensor,
     scale: torch.Tensor,
-    cfg: FedRAPConfig,
-    rs: RoundSettings,
+    run: _StepContext,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One SGD step of every active user on its current batch; return losses and batch sizes.
 
@@ -194,90 +165,49 @@ def _step(
     hits = torch.bincount(rows, minlength=len(s.row_user)).float()
     pos = torch.bincount(rows, weights=s.label[in_step], minlength=len(s.row_user)).float()
     counts = torch.zeros(len(s.users)).index_add_(0, s.row_user, hits)
-    losses, grads = _forward(t, s.row_user, hits, pos, counts, cfg, rs)
-    decay = cfg.batch_lr_decay**steps
-    lr_emb = torch.where(active, rs.lr_embedding * decay, 0.0)
-    lr_head = torch.where(active, rs.lr_head * decay, 0.0)
-    _update(t, grads, lr_emb[s.row_user], lr_head, cfg, rs)
-    scale.mul_(1 - lr_emb * cfg.weight_decay)
+    inv_n = (1.0 / counts.clamp(min=1))[s.row_user]
+    decay = run.cfg.batch_lr_decay**steps
+    lr_emb = torch.where(active, run.settings.lr_embedding * decay, 0.0)
+    lr_head = torch.where(active, run.settings.lr_head * decay, 0.0)
+    row_loss, g_logit, g_weight = run.step(
+        t.sums,
+        t.gaps,
+        t.weight,
+        t.bias,
+        s.row_user,
+        hits,
+        pos,
+        inv_n,
+        lr_emb[s.row_user],
+        run.scalars,
+        run.cfg.regulariser == "l1",
+    )
+    losses = torch.zeros(len(s.users)).index_add_(0, s.row_user, row_loss)
+    g_bias = torch.zeros(len(s.users)).index_add_(0, s.row_user, g_logit)
+    wd = run.cfg.weight_decay
+    t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
+    t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
+    scale.mul_(1 - lr_emb * wd)
     return losses, counts
 
 
-def _forward(
-    t: _Tables,
-    row_user: torch.Tensor,
-    hits: torch.Tensor,
-    pos: torch.Tensor,
-    counts: torch.Tensor,
-    cfg: FedRAPConfig,
-    rs: RoundSettings,
-) -> tuple[torch.Tensor, _RowGrads]:
-    """Per-user losses and closed-form gradients; fills the head and regulariser buffers.
+@dataclass(frozen=True)
+class _StepContext:
+    """What stays fixed over a cohort's round: hyperparameters, scalars and the step function."""
 
-    The BCE gradient reproduces torch's ``binary_cross_entropy`` backward, including its
-    ``max(p(1 − p), 1e-12)`` guard, so saturated scores train exactly as in the reference.
-    """
-    n_users, dim = len(counts), t.sums.shape[1]
-    inv_n = (1.0 / counts.clamp(min=1))[row_user]
-    coef = hits * inv_n / dim  # weight of a row in the user's means over batch × dim
-    torch.index_select(t.weight, 0, row_user, out=t.head_rows)
-    prob = torch.sigmoid(torch.einsum("rd,rd->r", t.sums, t.head_rows) + t.bias[row_user])
-    torch.sub(t.sums, t.gaps, out=t.reg_rows).mul_(0.5)  # C
-    if cfg.regulariser == "l1":
-        torch.sign(t.reg_rows, out=t.reg_grad)
-        reg = torch.einsum("rd,rd->r", t.reg_rows, t.reg_grad)
-    else:
-        torch.mul(t.reg_rows, 2, out=t.reg_grad)
-        reg = torch.einsum("rd,rd->r", t.reg_rows, t.reg_rows)
-    gap = torch.einsum("rd,rd->r", t.gaps, t.gaps)
-    log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
-    bce = -(pos * log_p + (hits - pos) * log_q) * inv_n
-    d_on, c_on = _trained_views(cfg)
-    row_loss = bce + coef * (c_on * rs.mu * reg - d_on * c_on * rs.lam * gap)
-    losses = torch.zeros(n_users).index_add_(0, row_user, row_loss)
-    spread = prob * (1 - prob)
-    g_logit = (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
-    g_weight = _user_sums(t.user_of_rows, g_logit, t.sums)
-    g_bias = torch.zeros(n_users).index_add_(0, row_user, g_logit)
-    return losses, _RowGrads(g_logit, coef, g_weight, g_bias)
+    cfg: FedRAPConfig
+    settings: RoundSettings
+    scalars: StepScalars
+    step: StepFn
 
-
-def _update(
-    t: _Tables,
-    g: _RowGrads,
-    lr_row: torch.Tensor,
-    lr_head: torch.Tensor,
-    cfg: FedRAPConfig,
-    rs: RoundSettings,
-) -> None:
-    """Apply one SGD step with weight decay in place (the recurrences in :class:`_Tables`)."""
-    d_on, c_on = _trained_views(cfg)
-    wd = cfg.weight_decay
-    keep = (1 - lr_row * wd).unsqueeze(1)
-    t.sums.mul_(keep).addcmul_(t.head_rows, (-(d_on + c_on) * lr_row * g.g_logit).unsqueeze(1))
-    t.sums.addcmul_(t.reg_grad, (-c_on * lr_row * rs.mu * g.coef).unsqueeze(1))
-    t.gaps.mul_(keep + (4 * d_on * c_on * rs.lam * lr_row * g.coef).unsqueeze(1))
-    if d_on != c_on:
-        t.gaps.addcmul_(t.head_rows, ((c_on - d_on) * lr_row * g.g_logit).unsqueeze(1))
-    t.gaps.addcmul_(t.reg_grad, (c_on * lr_row * rs.mu * g.coef).unsqueeze(1))
-    t.weight.sub_(lr_head.unsqueeze(1) * g.g_weight.add_(t.weight, alpha=wd))
-    t.bias.sub_(lr_head * g.g_bias.add_(t.bias, alpha=wd))
-
-
-def _trained_views(cfg: FedRAPConfig) -> tuple[float, float]:
-    """Return (D trained, C trained) as 1.0/0.0; a frozen view stays at its zero start."""
-    return float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
-
-
-def _user_sums(pattern: torch.Tensor, row_values: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """Return ``Σ_{r of u} row_values[r] · rows[r]`` per user, as one sparse matmul."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        weighted = torch.sparse_csr_tensor(
-            pattern.crow_indices(), pattern.col_indices(), row_values, pattern.shape
-        )
-    out: torch.Tensor = torch.sparse.mm(weighted, rows)
-    return out
+    @classmethod
+    def create(
+        cls, cfg: FedRAPConfig, settings: RoundSettings, rows: int, mode: Kernel
+    ) -> _StepContext:
+        d_on, c_on = float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
+        values = (settings.lam, settings.mu, cfg.weight_decay, d_on, c_on)
+        scalars = StepScalars(*(torch.tensor(v, dtype=torch.float32) for v in values))
+        return cls(cfg, settings, scalars, step_for(rows, mode))
 
 
 def sum_global_updates(

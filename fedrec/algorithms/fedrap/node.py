@@ -66,14 +66,15 @@ def train_node(
     total = torch.zeros_like(item_global)
     weight_sum = loss_sum = 0.0
     examples = epochs = 0
+    fed = cfg.federation
     for cohort in training_cohorts(split, users, cfg):
         samples = build_round_samples(split, cohort, cfg.protocol, cfg.fedrap.num_negatives, keys)
         row_user, row_item = samples.row_user.numpy(), samples.row_item.numpy()
         state = store.touched(cohort, row_user, row_item)
-        update = train_cohort(state, item_global, samples, cfg.fedrap, settings)
+        update = train_cohort(state, item_global, samples, cfg.fedrap, settings, fed.kernel)
         store.update(cohort, row_user, row_item, state, update.untouched_scale)
         counts = samples.user_count.to(item_global.dtype)
-        weights = counts if cfg.federation.aggregation == "weighted" else torch.ones_like(counts)
+        weights = counts if fed.aggregation == "weighted" else torch.ones_like(counts)
         total += sum_global_updates(item_global, update, weights)
         weight_sum += float(weights.sum())
         examples += int(counts.sum())

@@ -1,0 +1,140 @@
+"""One SGD step of FedRAP on a cohort's touched rows, as a single pure function.
+
+Local training is memory-bound: a step is a few multiply-adds per float of the row tables. Written
+as separate torch operations it passes over the ``(R, dim)`` tables about thirty times; compiled
+with ``torch.compile`` (Inductor's C++ backend) the step fuses into a few loops that read ``E``,
+``F`` and the head and write ``E`` and ``F`` about once each.
+
+Compiling costs tens of seconds once per process (Inductor caches kernels on disk for later
+processes), so small cohorts run the same function eagerly. Without a working C++ compiler the
+compiled path fails once, is logged, and the process stays eager.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+
+from fedrec.config.schema import Kernel
+
+log = logging.getLogger(__name__)
+
+#: Under ``auto``, cohorts with at least this many touched rows use the compiled step.
+AUTO_COMPILE_ROWS = 100_000
+
+
+class StepScalars(NamedTuple):
+    """Per-step scalars as 0-d tensors, so a compiled step does not specialise on their values."""
+
+    lam: torch.Tensor
+    mu: torch.Tensor
+    weight_decay: torch.Tensor
+    d_on: torch.Tensor  # 1.0 when D is trained, else 0.0 (it stays at its zero start)
+    c_on: torch.Tensor  # the same for C
+
+
+def sgd_rows(
+    sums: torch.Tensor,
+    gaps: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    row_user: torch.Tensor,
+    hits: torch.Tensor,
+    pos: torch.Tensor,
+    inv_n: torch.Tensor,
+    lr_row: torch.Tensor,
+    k: StepScalars,
+    l1: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Update ``E = D + C`` and ``F = D − C`` in place; return per-row loss and gradients.
+
+    Parameters
+    ----------
+    sums, gaps : torch.Tensor
+        ``E`` and ``F`` on the touched rows, shape ``(R, dim)``; updated in place.
+    weight, bias : torch.Tensor
+        The users' score heads, ``(U, dim)`` and ``(U,)``; read only.
+    row_user : torch.Tensor
+        Local user of every row, ``(R,)``.
+    hits, pos : torch.Tensor
+        How often each row occurs in the step's batch, and how many of those are positives.
+    inv_n : torch.Tensor
+        ``1 / batch size`` of the row's user.
+    lr_row : torch.Tensor
+        The row's user's embedding learning rate this step (0 for inactive users).
+    k : StepScalars
+        λ, μ, weight decay and which views are trained.
+    l1 : bool
+        L1 penalty on C (else squared L2).
+
+    Returns
+    -------
+    row_loss, g_logit, g_weight : torch.Tensor
+        Each row's share of its user's loss, the loss gradient w.r.t. the row's logit, and the
+        gradient of every user's head weight ``Σ_r g_r E_r`` (before the update).
+
+    Notes
+    -----
+    The BCE gradient reproduces torch's ``binary_cross_entropy`` backward, including its
+    ``max(p(1 − p), 1e-12)`` guard. With ``c`` the row's weight in its user's means over batch
+    and dimensions, ``s = sign(C)`` (or ``2C``) and ``g`` the logit gradient, SGD with weight decay
+    ω is ``E ← (1 − ηω)E − η(a_D + a_C)g·w − ηa_Cμc·s`` and
+    ``F ← (1 − ηω + 4ηa_Da_Cλc)F + η(a_C − a_D)g·w + ηa_Cμc·s``.
+    """
+    dim = sums.shape[1]
+    head = weight[row_user]
+    coef = hits * inv_n / dim
+    prob = torch.sigmoid((sums * head).sum(1) + bias[row_user])
+    twice_c = sums - gaps
+    if l1:
+        reg_grad = torch.sign(twice_c)
+        reg = 0.5 * twice_c.abs().sum(1)
+    else:
+        reg_grad = twice_c
+        reg = 0.25 * (twice_c * twice_c).sum(1)
+    gap = (gaps * gaps).sum(1)
+    log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
+    bce = -(pos * log_p + (hits - pos) * log_q) * inv_n
+    row_loss = bce + coef * (k.c_on * k.mu * reg - k.d_on * k.c_on * k.lam * gap)
+    spread = prob * (1 - prob)
+    g_logit = (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
+    g_weight = torch.zeros_like(weight).index_add_(0, row_user, g_logit[:, None] * sums)
+    keep = (1 - lr_row * k.weight_decay)[:, None]
+    g_head = (lr_row * g_logit)[:, None] * head
+    l1_step = (k.c_on * k.mu * lr_row * coef)[:, None] * reg_grad
+    attract = (4 * k.d_on * k.c_on * k.lam * lr_row * coef)[:, None]
+    new_sums = keep * sums - (k.d_on + k.c_on) * g_head - l1_step
+    new_gaps = (keep + attract) * gaps + (k.c_on - k.d_on) * g_head + l1_step
+    sums.copy_(new_sums)
+    gaps.copy_(new_gaps)
+    return row_loss, g_logit, g_weight
+
+
+StepFn = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+_compiled: StepFn | None = None
+_compile_failed = False
+
+
+def step_for(rows: int, mode: Kernel) -> StepFn:
+    """Return the step to use for a cohort of ``rows`` touched rows: compiled or eager."""
+    wanted = mode == "compiled" or (mode == "auto" and rows >= AUTO_COMPILE_ROWS)
+    if not wanted or _compile_failed:
+        return sgd_rows
+    return _guarded_compiled
+
+
+def _guarded_compiled(
+    *args: object, **kwargs: object
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    global _compiled, _compile_failed
+    if _compiled is None:
+        _compiled = torch.compile(sgd_rows, dynamic=True, fullgraph=True)
+    try:
+        return _compiled(*args, **kwargs)
+    except Exception as err:  # any compiler failure means: run eagerly
+        _compile_failed = True
+        log.warning("torch.compile of the FedRAP step failed (%s); running eagerly", err)
+        return sgd_rows(*args, **kwargs)  # type: ignore[arg-type]
