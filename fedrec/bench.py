@@ -29,7 +29,8 @@ RATIOS = ("round_seconds_median", "overhead_ms_per_client")
 NOTE = (
     "per-round figures: rounds 2..N (round 1, with Ray start-up and data loading, excluded); "
     "train = slowest node's pure local training; overhead = (round - train) / clients; "
-    "eval = evaluation at the last round; RSS = peak of the whole process tree, Ray included"
+    "eval = evaluation at the last round; RSS = peak of the whole process tree, Ray included; "
+    "anon = its anonymous + tmpfs part (without file pages the kernel can drop and reread)"
 )
 
 
@@ -77,6 +78,7 @@ class CaseResult:
     run_dir: str
     stats: RoundStats
     peak_rss_mib: float
+    peak_anon_shmem_mib: float
     wall_seconds: float
 
 
@@ -85,6 +87,8 @@ def _synthetic(users: int, items: int, *extra: str) -> tuple[str, ...]:
     return ("dataset=synthetic", *sizes, "rounds=3", *extra)
 
 
+#: Spill the client state store to the run folder (page cache, not RAM), and halve cohorts.
+_LOW_MEMORY = ("federation.state_memory_mb=0", "federation.cohort_memory_mb=512")
 NAIVE_USERS = 300
 _NAIVE = "naive-cohort", "naive-per-user"
 SUITES: dict[str, Suite] = {
@@ -95,6 +99,11 @@ SUITES: dict[str, Suite] = {
     "ml1m": Suite(
         "MovieLens-1M, all 6,040 users per round, default settings",
         (Case("ml1m", ("dataset=ml-1m", "rounds=4")),),
+    ),
+    "ml1m-4g": Suite(
+        "MovieLens-1M as ml1m, in little memory: client state spilled to disk, smaller cohorts "
+        "(run under experiments/bench/memory_limit.sh 4G to enforce the budget)",
+        (Case("ml1m-4g", ("dataset=ml-1m", "rounds=4", *_LOW_MEMORY)),),
     ),
     "synthetic": Suite(
         "synthetic, 2,000 items: 10,000 users (all per round); 100,000 users (10,000 per round)",
@@ -190,7 +199,8 @@ def run_cases(
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         stats = round_stats(read_rounds(run_dir))
         rss, wall = float(summary["peak_rss_mb"]), float(summary["wall_seconds"])
-        results.append(CaseResult(case.name, overrides, str(run_dir), stats, rss, wall))
+        held = float(summary["peak_anon_shmem_mb"])
+        results.append(CaseResult(case.name, overrides, str(run_dir), stats, rss, held, wall))
         print(f"bench: {case.name} done in {wall:.1f} s", flush=True)
     return results
 
@@ -235,6 +245,7 @@ _COLUMNS: tuple[tuple[str, int, str, Callable[[CaseResult], object]], ...] = (
     ("ovh ms/cl", 10, "{:.2f}", lambda r: r.stats.overhead_ms_per_client),
     ("eval s", 7, "{:.2f}", lambda r: r.stats.eval_seconds_median or float("nan")),
     ("RSS MiB", 8, "{:.0f}", lambda r: r.peak_rss_mib),
+    ("anon MiB", 9, "{:.0f}", lambda r: r.peak_anon_shmem_mib),
     ("up MB", 9, "{:.1f}", lambda r: r.stats.upload_bytes_per_round * _MB),
     ("down MB", 9, "{:.1f}", lambda r: r.stats.download_bytes_per_round * _MB),
     ("sim up MB", 10, "{:.2f}", lambda r: r.stats.sim_message_bytes_up * _MB),

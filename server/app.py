@@ -51,6 +51,7 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
             shutil.move(placement.path, run.path / "client_state")
     extra = {
         "peak_rss_mb": rss.peak_mb,
+        "peak_anon_shmem_mb": rss.peak_held_mb,
         "wall_seconds": time.perf_counter() - started,
         "client_state": {"in_ram": placement.in_ram, "bytes": size, "path": str(placement.path)},
     }
