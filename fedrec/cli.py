@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from fedrec.bench import SUITES
 from fedrec.config import ConfigError, ExperimentConfig, load_config
 
 
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     run.set_defaults(func=_cmd_run)
     bench = sub.add_parser("bench", help="time fixed cases per round (see fedrec/bench.py)")
-    bench.add_argument("--suite", default="ml100k", help="ml100k, ml1m, synthetic, naive or all")
+    bench.add_argument("--suite", default="ml100k", choices=sorted(SUITES), help="cases to run")
     bench.add_argument("--rounds", type=int, help="rounds of every case (default: per case)")
     bench.add_argument("--out", type=Path, help="JSON report (default: OUTPUT_DIR/bench.json)")
     bench.add_argument("--output-dir", type=Path, help="run folders (default: runs/bench/...)")
