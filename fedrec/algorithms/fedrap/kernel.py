@@ -13,6 +13,7 @@ compiled path fails once, is logged, and the process stays eager.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -133,7 +134,9 @@ def _guarded_compiled(
     if _compiled is None:
         _compiled = torch.compile(sgd_rows, dynamic=True, fullgraph=True)
     try:
-        return _compiled(*args, **kwargs)
+        with warnings.catch_warnings():  # compiling imports torch.jit, which warns about itself
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return _compiled(*args, **kwargs)
     except Exception as err:  # any compiler failure means: run eagerly
         _compile_failed = True
         log.warning("torch.compile of the FedRAP step failed (%s); running eagerly", err)
