@@ -1,6 +1,6 @@
 """End to end on 127.0.0.1: a SuperLink with TLS and SuperNode authentication, three devices.
 
-Each device holds one user's file from a tiny generated dataset. One device is stopped after
+Each device holds one user's file from a tiny generated dataset. One device is SIGKILLed after
 round 1 and restarted; its state must continue. A node whose key was never registered must be
 refused, and damaged state on disk must be reported naming the file.
 """
