@@ -9,17 +9,15 @@ participants, and scalar statistics.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from clients.runtime import algorithm_for, prepare_process, split_for
+from clients.hosts import Host, host_for
+from clients.runtime import prepare_process
 from fedrec import wire
-from fedrec.algorithms.base import GlobalArrays, NodeData
-from fedrec.algorithms.participation import hosted_users
+from fedrec.algorithms.base import GlobalArrays
 from fedrec.config import ExperimentConfig, from_run_config
 
 
@@ -45,9 +43,8 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:
-        cfg = resolve(context)
-        node, arrays, server_round = _unpack(msg, context, cfg)
-        result = algorithm_for(cfg).train_node(node, arrays, server_round)
+        host, arrays, server_round = _unpack(msg, context, resolve(context))
+        result = host.train(arrays, server_round)
         sums = {wire.SUM_PREFIX + k: Array(v.numpy()) for k, v in result.sums.items()}
         metrics = MetricRecord(
             {
@@ -65,11 +62,10 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
 
     @app.evaluate()
     def evaluate(msg: Message, context: Context) -> Message:
-        cfg = resolve(context)
-        node, arrays, _ = _unpack(msg, context, cfg)
-        ranks = algorithm_for(cfg).evaluate_node(node, arrays)
+        host, arrays, server_round = _unpack(msg, context, resolve(context))
+        ranks = host.evaluate(arrays, server_round)
         records = ArrayRecord({k: Array(np.ascontiguousarray(v)) for k, v in ranks.items()})
-        metrics = MetricRecord({wire.NUM_EXAMPLES: len(node.hosted)})
+        metrics = MetricRecord({wire.NUM_EXAMPLES: len(ranks[wire.USERS])})
         return Message(RecordDict({wire.ARRAYS: records, wire.METRICS: metrics}), reply_to=msg)
 
     return app
@@ -77,17 +73,13 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
 
 def _unpack(
     msg: Message, context: Context, cfg: ExperimentConfig
-) -> tuple[NodeData, GlobalArrays, int]:
+) -> tuple[Host, GlobalArrays, int]:
     record = msg.content
     config = record.config_records[wire.CONFIG]
     server_round = int(wire.scalar(config[wire.SERVER_ROUND]))
     arrays = {k: torch.from_numpy(a.numpy()) for k, a in record.array_records[wire.ARRAYS].items()}
-    partition = int(wire.scalar(context.node_config.get("partition-id", 0)))
-    num_partitions = int(wire.scalar(context.node_config.get("num-partitions", 1)))
-    split = split_for(cfg)
-    hosted = hosted_users(split.n_users, partition, num_partitions)
-    folder = Path(str(config[wire.STATE_DIR])) / f"node-{partition:04d}-of-{num_partitions:04d}"
-    return NodeData(split, hosted, folder), arrays, server_round
+    host = host_for(context.node_config, cfg, str(config.get(wire.STATE_DIR, "")))
+    return host, arrays, server_round
 
 
 app = make_client_app()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fedrec.bench import SUITES
 from fedrec.config import ConfigError, ExperimentConfig, load_config
+from fedrec.deploy.commands import add_deploy_commands
 
 
 def simulate(cfg: ExperimentConfig, verbose: bool | None = None) -> Path:
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/compare.py)")
     compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     compare.set_defaults(func=_cmd_compare)
+    add_deploy_commands(sub)
     return parser
 
 

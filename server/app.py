@@ -14,11 +14,13 @@ from flwr.serverapp import Grid, ServerApp
 from clients.runtime import split_for
 from fedrec.algorithms import create_algorithm
 from fedrec.config import ExperimentConfig, from_run_config
+from fedrec.deploy.catalogue import catalogue_only
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
-from fedrec.state.budget import place_store, store_bytes
+from fedrec.state.budget import StorePlacement, place_store, store_bytes
 from server.checkpoint import Checkpoint, restore_checkpoint
 from server.loop import run_rounds
+from server.resume import check_resumable
 
 
 def default_run_name(cfg: ExperimentConfig) -> str:
@@ -36,24 +38,21 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
     """Run one experiment on ``grid`` (or resume it) and return its run folder."""
     cfg = with_run_name(cfg)
     run = RunFolder(Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name)
-    split = split_for(cfg)
-    size = store_bytes(split.n_users, split.n_items, cfg.fedrap.dim)
-    placement = place_store(run.path, run.path.name, size, cfg.federation.state_memory_mb)
-    run.state_dir = placement.path
+    placement = None if cfg.deployment.enabled else _place_store(run, cfg)
     started = time.perf_counter()
     try:
         with PeakRSS() as rss:
-            start = restore_checkpoint(run) if cfg.resume else _fresh_start(run, cfg)
+            start = _resume(run, cfg) if cfg.resume else _fresh_start(run, cfg)
             records = run_rounds(grid, cfg, run, start)
     finally:
-        if placement.in_ram and placement.path.exists():  # keep the state, free the RAM
+        if placement and placement.in_ram and placement.path.exists():  # keep it, free the RAM
             shutil.rmtree(run.path / "client_state", ignore_errors=True)
             shutil.move(placement.path, run.path / "client_state")
     extra = {
         "peak_rss_mb": rss.peak_mb,
         "peak_anon_shmem_mb": rss.peak_held_mb,
         "wall_seconds": time.perf_counter() - started,
-        "client_state": {"in_ram": placement.in_ram, "bytes": size, "path": str(placement.path)},
+        "client_state": _state_summary(placement),
     }
     summary = summarise(cfg, records, extra)
     if summary["best_round"] is not None:
@@ -62,11 +61,33 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
     return run.path
 
 
+def _place_store(run: RunFolder, cfg: ExperimentConfig) -> StorePlacement:
+    """Place the simulated clients' state store (in RAM if it fits) and point the run at it."""
+    split = split_for(cfg)
+    size = store_bytes(split.n_users, split.n_items, cfg.fedrap.dim)
+    placement = place_store(run.path, run.path.name, size, cfg.federation.state_memory_mb)
+    run.state_dir = placement.path
+    return placement
+
+
+def _state_summary(placement: StorePlacement | None) -> dict[str, object]:
+    if placement is None:
+        return {"on_devices": True}
+    return {"in_ram": placement.in_ram, "bytes": placement.store_bytes, "path": str(placement.path)}
+
+
 def _fresh_start(run: RunFolder, cfg: ExperimentConfig) -> Checkpoint:
     run.write_config(cfg)
-    # The server needs only the catalogue size; in simulation it reads it from the split.
-    arrays = create_algorithm(cfg).initial_global(split_for(cfg))
+    # The server needs only the catalogue size: from the config in deployment (it reads no
+    # client data), from the split in simulation.
+    catalogue = catalogue_only(cfg.deployment.n_items) if cfg.deployment.enabled else split_for(cfg)
+    arrays = create_algorithm(cfg).initial_global(catalogue)
     return Checkpoint(server_round=0, global_arrays=arrays, strategy_state={})
+
+
+def _resume(run: RunFolder, cfg: ExperimentConfig) -> Checkpoint:
+    check_resumable(run.path, cfg)
+    return restore_checkpoint(run)
 
 
 def make_server_app(config: ExperimentConfig | None = None) -> ServerApp:

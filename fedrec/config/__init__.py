@@ -10,6 +10,7 @@ from fedrec.config.load import (
 )
 from fedrec.config.schema import (
     DataConfig,
+    DeploymentConfig,
     EvalConfig,
     ExperimentConfig,
     FederationConfig,
@@ -20,6 +21,7 @@ from fedrec.config.schema import (
 __all__ = [
     "ConfigError",
     "DataConfig",
+    "DeploymentConfig",
     "EvalConfig",
     "ExperimentConfig",
     "FedRAPConfig",

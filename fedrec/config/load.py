@@ -104,6 +104,7 @@ def _merge(layers: Sequence[DictConfig]) -> ExperimentConfig:
         raise ConfigError(f"config key '{key}': {reason}") from exc
     assert isinstance(config, ExperimentConfig)
     _check_ranges(config)
+    _check_deployment(config)
     return config
 
 
@@ -128,3 +129,27 @@ def _check_ranges(config: ExperimentConfig) -> None:
     wrong = [key for key, ok in checks.items() if not ok]
     if wrong:
         raise ConfigError(f"config key '{wrong[0]}': value out of range")
+
+
+# Algorithms whose client side runs on a device (one user, private state in a local folder).
+DEPLOYABLE_ALGORITHMS = ("fedrap", "fedmf")
+
+
+def _check_deployment(config: ExperimentConfig) -> None:
+    if not config.deployment.enabled:
+        return
+    if config.deployment.n_items < 1:
+        raise ConfigError(
+            "config key 'deployment.n_items': the catalogue size is required in deployment "
+            "(the server reads no client data to learn it)"
+        )
+    if config.algorithm not in DEPLOYABLE_ALGORITHMS:
+        raise ConfigError(
+            f"config key 'algorithm': '{config.algorithm}' cannot run on devices; "
+            f"deployable: {list(DEPLOYABLE_ALGORITHMS)}"
+        )
+    if config.federation.clients_per_round > 0:
+        raise ConfigError(
+            "config key 'federation.clients_per_round': needs the whole population's draws, "
+            "which no device has; use federation.participation in deployment"
+        )

@@ -79,6 +79,18 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class DeploymentConfig:
+    """Real devices under Flower's deployment engine, one user per ``flower-supernode``.
+
+    The server reads no client data, so it learns the catalogue size here; every device's
+    interaction file uses item ids ``0..n_items-1``.
+    """
+
+    enabled: bool = False
+    n_items: int = 0
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     """Metrics and model selection."""
 
@@ -106,3 +118,4 @@ class ExperimentConfig:
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)

@@ -1,0 +1,61 @@
+"""Refuse to resume a run folder with a config that would change what the run computes.
+
+``fedrec run resume=<folder>`` reloads the saved config itself; under Flower's deployment engine
+the ServerApp and every device get the config from ``flwr run --run-config`` instead, so the
+resumed run must be given the same experiment again. A difference in anything but bookkeeping
+would silently mix two experiments in one run folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from fedrec.config import ConfigError, ExperimentConfig, load_config
+
+# Keys that may differ between the saved run and its resumption.
+BOOKKEEPING = frozenset(
+    {"resume", "run_name", "output_dir", "progress", "rounds", "checkpoint_every"}
+)
+
+
+def check_resumable(run_dir: Path, cfg: ExperimentConfig) -> None:
+    """Raise ``ConfigError`` if ``cfg`` differs from the config saved in ``run_dir``.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run folder being resumed; it must hold ``config.yaml``.
+    cfg : ExperimentConfig
+        The config the resumed run was started with.
+    """
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        raise ConfigError(f"config key 'resume': {saved_path} not found")
+    saved = _flat(load_config(saved_path))
+    given = _flat(cfg)
+    differ = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
+    if differ:
+        raise ConfigError(
+            f"config key 'resume': the run in {run_dir} was made with other settings for "
+            f"{differ}; resume it with the experiment saved in {saved_path}"
+        )
+
+
+def _flat(cfg: ExperimentConfig) -> dict[str, Any]:
+    container = OmegaConf.to_container(OmegaConf.structured(cfg))
+    assert isinstance(container, dict)
+    out: dict[str, Any] = {}
+    _flatten(container, "", out)
+    return {k: v for k, v in out.items() if k.split(".")[0] not in BOOKKEEPING}
+
+
+def _flatten(node: dict[Any, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, f"{name}.", out)
+        else:
+            out[name] = value
