@@ -65,7 +65,7 @@ class _Tables:
         glob = item_global[s.row_item]
         return cls(
             sums=local + glob,
-            gaps=local.sub_(glob),
+            gaps=local - glob,
             weight=state.head_weight.clone(),
             bias=state.head_bias.clone(),
         )
