@@ -118,12 +118,16 @@ def train_cohort(
     previous = torch.zeros(n_users, dtype=torch.float64)
     epochs = torch.zeros(n_users, dtype=torch.int64)
     n_batches = (samples.user_count + cfg.batch_size - 1) // cfg.batch_size
+    n_slots = int(n_batches.max())
+    table: _BatchCounts | None = None
     for epoch in range(cfg.local_epochs):
-        batch = batch_index(samples, cfg.batch_size, settings.keys, epoch)
+        if table is None or n_slots > 1:  # one batch per user: the same batches every epoch
+            batch = batch_index(samples, cfg.batch_size, settings.keys, epoch)
+            table = _BatchCounts.of(samples, batch, n_slots)
         for slot in range(int(torch.where(alive, n_batches, 0).max())):
             active = alive & (n_batches > slot)
-            in_step = active[samples.sample_user] & (batch == slot)
-            losses, counts = _step(tables, samples, in_step, active, steps, scale, run)
+            hits, pos, counts = table.slot(slot, active, samples.row_user)
+            losses = _step(tables, samples, hits, pos, counts, active, steps, scale, run)
             loss_sum += (losses * counts).double()
             seen += counts.double()
             steps += active.float()
@@ -147,29 +151,52 @@ def train_cohort(
     )
 
 
+@dataclass(frozen=True)
+class _BatchCounts:
+    """For one epoch, per row and batch slot: the row's occurrences and positives in the batch.
+
+    All samples of one (user, item) row share its score, so a step works on rows: a row enters
+    with how often it occurs in the batch (``hits``) and how many of those are positives.
+    """
+
+    hits: torch.Tensor  # (R, S)
+    pos: torch.Tensor  # (R, S)
+    sizes: torch.Tensor  # (U, S) batch sizes
+
+    @classmethod
+    def of(cls, s: RoundSamples, batch: torch.Tensor, n_slots: int) -> _BatchCounts:
+        key = s.sample_row * n_slots + batch
+        size = len(s.row_user) * n_slots
+        hits = torch.bincount(key, minlength=size).float().view(-1, n_slots)
+        pos = torch.bincount(key, weights=s.label, minlength=size).float().view(-1, n_slots)
+        sizes = torch.zeros(len(s.users), n_slots).index_add_(0, s.row_user, hits)
+        return cls(hits, pos, sizes)
+
+    def slot(
+        self, slot: int, active: torch.Tensor, row_user: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return hits, positives (per row) and batch sizes (per user) of active users' batch."""
+        on = active[row_user]
+        return self.hits[:, slot] * on, self.pos[:, slot] * on, self.sizes[:, slot] * active
+
+
 def _step(
     t: _Tables,
     s: RoundSamples,
-    in_step: torch.Tensor,
+    hits: torch.Tensor,
+    pos: torch.Tensor,
+    counts: torch.Tensor,
     active: torch.Tensor,
     steps: torch.Tensor,
     scale: torch.Tensor,
     run: _StepContext,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One SGD step of every active user on its current batch; return losses and batch sizes.
-
-    All samples of one (user, item) row share its score, so the step works on rows: a row
-    enters with how often it occurs in the batch (``hits``) and how many of those are positives.
-    """
-    rows = s.sample_row[in_step]
-    hits = torch.bincount(rows, minlength=len(s.row_user)).float()
-    pos = torch.bincount(rows, weights=s.label[in_step], minlength=len(s.row_user)).float()
-    counts = torch.zeros(len(s.users)).index_add_(0, s.row_user, hits)
+) -> torch.Tensor:
+    """One SGD step of every active user on its current batch; return the users' losses."""
     inv_n = (1.0 / counts.clamp(min=1))[s.row_user]
     decay = run.cfg.batch_lr_decay**steps
     lr_emb = torch.where(active, run.settings.lr_embedding * decay, 0.0)
     lr_head = torch.where(active, run.settings.lr_head * decay, 0.0)
-    row_loss, g_logit, g_weight = run.step(
+    losses, g_weight, g_bias = run.step(
         t.sums,
         t.gaps,
         t.weight,
@@ -182,13 +209,11 @@ def _step(
         run.scalars,
         run.cfg.regulariser == "l1",
     )
-    losses = torch.zeros(len(s.users)).index_add_(0, s.row_user, row_loss)
-    g_bias = torch.zeros(len(s.users)).index_add_(0, s.row_user, g_logit)
     wd = run.cfg.weight_decay
     t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
     t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
     scale.mul_(1 - lr_emb * wd)
-    return losses, counts
+    return losses
 
 
 @dataclass(frozen=True)
@@ -216,9 +241,14 @@ def sum_global_updates(
     """Return ``Σ_u w_u · C_u`` over the cohort without materialising any user's full C.
 
     ``C_u = s_u · C`` on rows the user did not touch and its trained rows elsewhere, so the sum
-    is ``(Σ w_u s_u) · C`` plus the weighted corrections on touched rows.
+    is ``(Σ w_u s_u) · C`` plus the weighted trained rows, minus, per item ``i``, the scaled
+    ``C_i · Σ_{r of i} w_r s_r`` that those rows replace.
     """
-    total = item_global * float((weights * update.untouched_scale).sum())
-    w_row = weights[update.row_user].unsqueeze(1)
-    base = update.untouched_scale[update.row_user].unsqueeze(1) * item_global[update.row_item]
-    return total.index_add_(0, update.row_item, w_row * (update.global_rows - base))
+    scale, row_item = update.untouched_scale, update.row_item
+    w_row = weights[update.row_user]
+    untouched = float((weights * scale).sum())
+    replaced = torch.bincount(
+        row_item, weights=w_row * scale[update.row_user], minlength=len(item_global)
+    )
+    total = item_global * (untouched - replaced.to(item_global.dtype)).unsqueeze(1)
+    return total.index_add_(0, row_item, update.global_rows * w_row.unsqueeze(1))

@@ -24,7 +24,7 @@ from fedrec.config.schema import Kernel
 log = logging.getLogger(__name__)
 
 #: Under ``auto``, cohorts with at least this many touched rows use the compiled step.
-AUTO_COMPILE_ROWS = 100_000
+AUTO_COMPILE_ROWS = 10_000
 
 
 class StepScalars(NamedTuple):
@@ -50,7 +50,7 @@ def sgd_rows(
     k: StepScalars,
     l1: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Update ``E = D + C`` and ``F = D − C`` in place; return per-row loss and gradients.
+    """Update ``E = D + C`` and ``F = D − C`` in place; return per-user loss and head gradients.
 
     Parameters
     ----------
@@ -73,9 +73,10 @@ def sgd_rows(
 
     Returns
     -------
-    row_loss, g_logit, g_weight : torch.Tensor
-        Each row's share of its user's loss, the loss gradient w.r.t. the row's logit, and the
-        gradient of every user's head weight ``Σ_r g_r E_r`` (before the update).
+    loss, g_weight, g_bias : torch.Tensor
+        Per user: its loss on the batch, and the gradients of its head weight ``Σ_r g_r E_r``
+        (``E`` before the update) and bias ``Σ_r g_r``, where ``g_r`` is the loss gradient
+        w.r.t. row ``r``'s logit.
 
     Notes
     -----
@@ -102,7 +103,9 @@ def sgd_rows(
     row_loss = bce + coef * (k.c_on * k.mu * reg - k.d_on * k.c_on * k.lam * gap)
     spread = prob * (1 - prob)
     g_logit = (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
+    loss = torch.zeros_like(bias).index_add_(0, row_user, row_loss)
     g_weight = torch.zeros_like(weight).index_add_(0, row_user, g_logit[:, None] * sums)
+    g_bias = torch.zeros_like(bias).index_add_(0, row_user, g_logit)
     keep = (1 - lr_row * k.weight_decay)[:, None]
     g_head = (lr_row * g_logit)[:, None] * head
     l1_step = (k.c_on * k.mu * lr_row * coef)[:, None] * reg_grad
@@ -111,7 +114,7 @@ def sgd_rows(
     new_gaps = (keep + attract) * gaps + (k.c_on - k.d_on) * g_head + l1_step
     sums.copy_(new_sums)
     gaps.copy_(new_gaps)
-    return row_loss, g_logit, g_weight
+    return loss, g_weight, g_bias
 
 
 StepFn = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
