@@ -1,0 +1,46 @@
+"""The L1 proximal step that makes the global item view sparse, with exact zeros.
+
+``prox_τ(x) = sign(x) · max(|x| − τ, 0)`` is the proximal operator of ``τ‖x‖₁``: entries within
+``τ`` of zero become exactly zero, the others shrink by ``τ``. With a target density ρ the round's
+``τ`` is the smallest that leaves at most ``ρ`` of the entries non-zero (the magnitude of the
+``⌊ρ·size⌋ + 1``-th largest entry), never below the fixed threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Sparsified:
+    """A soft-thresholded matrix and the threshold that was used."""
+
+    matrix: np.ndarray
+    threshold: float
+
+
+def soft_threshold(matrix: np.ndarray, threshold: float) -> np.ndarray:
+    """Return ``sign(x) · max(|x| − threshold, 0)`` elementwise (float32)."""
+    shrunk = np.maximum(np.abs(matrix) - np.float32(threshold), 0, dtype=np.float32)
+    out: np.ndarray = np.copysign(shrunk, matrix).astype(np.float32, copy=False)
+    return out
+
+
+def threshold_for_density(matrix: np.ndarray, target: float) -> float:
+    """Return the smallest τ for which ``soft_threshold(matrix, τ)`` has density ≤ ``target``."""
+    keep = int(np.floor(target * matrix.size))
+    if keep >= matrix.size:
+        return 0.0
+    magnitudes = np.abs(matrix).ravel()
+    # Entries with |x| ≤ τ vanish: τ = the (keep + 1)-th largest magnitude keeps at most `keep`.
+    return float(np.partition(magnitudes, matrix.size - keep - 1)[matrix.size - keep - 1])
+
+
+def sparsify(matrix: np.ndarray, threshold: float, target_density: float) -> Sparsified:
+    """Soft-threshold ``matrix`` by ``threshold``, raised as needed to reach ``target_density``."""
+    tau = max(threshold, threshold_for_density(matrix, target_density))
+    if tau <= 0:
+        return Sparsified(matrix.astype(np.float32, copy=False), 0.0)
+    return Sparsified(soft_threshold(matrix, tau), tau)
