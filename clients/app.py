@@ -4,7 +4,8 @@ In simulation a node hosts a fixed slice of the users (``partition-id`` of ``num
 and trains the ones taking part this round together; on a device the same app hosts one user.
 The algorithm (from the registry) keeps private tensors in the node's state folder; replies carry
 only the keys listed in :mod:`fedrec.wire`: per global array the weighted sum over the node's
-participants, and scalar statistics.
+participants (or, when the strategy asks for them, each participant's sparse update), and scalar
+statistics. Global arrays arrive dense or sparse (:mod:`fedrec.aggregation.codec`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from clients.runtime import algorithm_for, set_threads, split_for
 from fedrec import wire
-from fedrec.algorithms.base import GlobalArrays, NodeData
+from fedrec.aggregation.codec import SEP, decode_arrays
+from fedrec.algorithms.base import GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.participation import hosted_users
 from fedrec.config import ExperimentConfig, from_run_config
 
@@ -47,8 +49,8 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
     def train(msg: Message, context: Context) -> Message:
         cfg = resolve(context)
         node, arrays, server_round = _unpack(msg, context, cfg)
-        result = algorithm_for(cfg).train_node(node, arrays, server_round)
-        sums = {wire.SUM_PREFIX + k: Array(v.numpy()) for k, v in result.sums.items()}
+        options = _train_options(msg.content.config_records[wire.CONFIG])
+        result = algorithm_for(cfg).train_node(node, arrays, server_round, options)
         metrics = MetricRecord(
             {
                 wire.WEIGHT_SUM: result.weight_sum,
@@ -58,9 +60,10 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
                 wire.LOSS_SUM: result.loss_sum,
                 wire.EPOCHS_SUM: result.epochs_sum,
                 wire.TRAIN_SECONDS: result.train_seconds,
+                wire.UPLOAD_BYTES: result.upload_bytes,
             }
         )
-        content = RecordDict({wire.ARRAYS: ArrayRecord(sums), wire.METRICS: metrics})
+        content = RecordDict({wire.ARRAYS: _train_arrays(result), wire.METRICS: metrics})
         return Message(content, reply_to=msg)
 
     @app.evaluate()
@@ -75,13 +78,32 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
     return app
 
 
+def _train_options(config: ConfigRecord) -> TrainOptions:
+    return TrainOptions(
+        per_user=bool(config.get(wire.PER_USER, False)),
+        upload_threshold=wire.scalar(config.get(wire.UPLOAD_THRESHOLD, 0.0)),
+        proximal_mu=wire.scalar(config.get(wire.PROXIMAL_MU, 0.0)),
+    )
+
+
+def _train_arrays(result: NodeUpdate) -> ArrayRecord:
+    """Return the node sums ("sum:x"), or in per-user mode the users' updates ("updates:x.*")."""
+    if result.users is None:
+        return ArrayRecord({wire.SUM_PREFIX + k: Array(v.numpy()) for k, v in result.sums.items()})
+    (name,) = result.sums  # per-user updates exist for an algorithm with one global matrix
+    parts = result.users.to_arrays()
+    prefix = wire.UPDATES_PREFIX + name + SEP
+    return ArrayRecord({prefix + k: Array(np.ascontiguousarray(v)) for k, v in parts.items()})
+
+
 def _unpack(
     msg: Message, context: Context, cfg: ExperimentConfig
 ) -> tuple[NodeData, GlobalArrays, int]:
     record = msg.content
     config = record.config_records[wire.CONFIG]
     server_round = int(wire.scalar(config[wire.SERVER_ROUND]))
-    arrays = {k: torch.from_numpy(a.numpy()) for k, a in record.array_records[wire.ARRAYS].items()}
+    encoded = {k: a.numpy() for k, a in record.array_records[wire.ARRAYS].items()}
+    arrays = {k: torch.from_numpy(v) for k, v in decode_arrays(encoded).items()}
     partition = int(wire.scalar(context.node_config.get("partition-id", 0)))
     num_partitions = int(wire.scalar(context.node_config.get("num-partitions", 1)))
     split = split_for(cfg)

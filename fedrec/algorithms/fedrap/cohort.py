@@ -32,6 +32,7 @@ class RoundSettings:
     lr_head: float
     lr_embedding: float
     keys: tuple[int, int]  # (seed, server_round)
+    proximal_mu: float = 0.0  # FedProx: μ/2 · ‖C_u − G‖² in every user's loss (0: off)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class _Tables:
     reg_rows: torch.Tensor  # buffer: C
     reg_grad: torch.Tensor  # buffer: sign(C) or 2C
     user_of_rows: torch.Tensor  # sparse CSR (U, R) pattern: which rows belong to which user
+    anchor: torch.Tensor  # G on the touched rows (FedProx's proximal centre)
 
     @classmethod
     def gather(cls, state: TouchedState, item_global: torch.Tensor, s: RoundSamples) -> _Tables:
@@ -90,6 +92,7 @@ class _Tables:
             reg_rows=torch.empty_like(glob),
             reg_grad=torch.empty_like(glob),
             user_of_rows=pattern,
+            anchor=glob,
         )
 
     def local_rows(self) -> torch.Tensor:
@@ -199,8 +202,35 @@ def _step(
     lr_emb = torch.where(active, rs.lr_embedding * decay, 0.0)
     lr_head = torch.where(active, rs.lr_head * decay, 0.0)
     _update(t, grads, lr_emb[s.row_user], lr_head, cfg, rs)
-    scale.mul_(1 - lr_emb * cfg.weight_decay)
+    if rs.proximal_mu > 0:
+        _proximal_step(t, lr_emb, s.row_user, scale, cfg.weight_decay, rs.proximal_mu)
+    else:
+        scale.mul_(1 - lr_emb * cfg.weight_decay)
     return losses, counts
+
+
+# --- FedProx (issue 5): the proximal term's gradient μ(C − G), kept apart from the FedRAP step.
+def _proximal_step(
+    t: _Tables,
+    lr_emb: torch.Tensor,
+    row_user: torch.Tensor,
+    scale: torch.Tensor,
+    wd: float,
+    mu: float,
+) -> None:
+    """Add FedProx's ``−η·μ(C − G)`` to C on touched rows and to the untouched-row scale.
+
+    ``t.reg_rows`` still holds C before this step. On touched rows C moves by ``δ`` so
+    ``E = D + C`` gains ``−δ`` and ``F = D − C`` gains ``+δ``. An untouched row is ``s·G``, so
+    ``s ← s(1 − ηω) − ημ(s − 1)`` keeps it a multiple of G.
+    """
+    delta = t.reg_rows.sub(t.anchor).mul_((lr_emb[row_user] * mu).unsqueeze(1))
+    t.sums.sub_(delta)
+    t.gaps.add_(delta)
+    scale.mul_(1 - lr_emb * (wd + mu)).add_(lr_emb * mu)
+
+
+# --- end FedProx
 
 
 def _forward(
