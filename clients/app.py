@@ -82,6 +82,7 @@ def _train_options(config: ConfigRecord) -> TrainOptions:
     return TrainOptions(
         per_user=bool(config.get(wire.PER_USER, False)),
         upload_threshold=wire.scalar(config.get(wire.UPLOAD_THRESHOLD, 0.0)),
+        upload_density=wire.scalar(config.get(wire.UPLOAD_DENSITY, 1.0)),
         proximal_mu=wire.scalar(config.get(wire.PROXIMAL_MU, 0.0)),
     )
 

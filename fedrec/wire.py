@@ -17,6 +17,7 @@ STATE_DIR = "state-dir"
 # What the strategy asks of training (see fedrec.algorithms.base.TrainOptions).
 PER_USER = "per-user"
 UPLOAD_THRESHOLD = "upload-threshold"
+UPLOAD_DENSITY = "upload-density"
 PROXIMAL_MU = "proximal-mu"
 # Global 2-D arrays travel encoded by fedrec.aggregation.codec.encode_arrays, dense or sparse
 # ("<name>.values", "<name>.rows", "<name>.mask", "<name>.shape"), whichever is smaller.

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +22,13 @@ class Sparsified:
     threshold: float
 
 
-def soft_threshold(matrix: np.ndarray, threshold: float) -> np.ndarray:
-    """Return ``sign(x) · max(|x| − threshold, 0)`` elementwise (float32)."""
-    shrunk = np.maximum(np.abs(matrix) - np.float32(threshold), 0, dtype=np.float32)
+def soft_threshold(matrix: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """Return ``sign(x) · max(|x| − threshold, 0)`` elementwise (float32).
+
+    ``threshold`` is a scalar or broadcasts against ``matrix`` (e.g. one per row).
+    """
+    tau = np.asarray(threshold, dtype=np.float32)
+    shrunk = np.maximum(np.abs(matrix) - tau, 0, dtype=np.float32)
     out: np.ndarray = np.copysign(shrunk, matrix).astype(np.float32, copy=False)
     return out
 
@@ -36,6 +41,21 @@ def threshold_for_density(matrix: np.ndarray, target: float) -> float:
     magnitudes = np.abs(matrix).ravel()
     # Entries with |x| ≤ τ vanish: τ = the (keep + 1)-th largest magnitude keeps at most `keep`.
     return float(np.partition(magnitudes, matrix.size - keep - 1)[matrix.size - keep - 1])
+
+
+def per_user_thresholds(
+    values: np.ndarray, offsets: np.ndarray, threshold: float, target: float
+) -> np.ndarray:
+    """Return one threshold per row of ``values``: its user's, each user choosing its own.
+
+    A user's threshold is the smallest τ ≥ ``threshold`` that leaves at most ``target`` of its
+    entries non-zero; user ``u`` owns rows ``offsets[u]:offsets[u + 1]``.
+    """
+    per_user = np.full(len(offsets) - 1, threshold)
+    if target < 1:
+        for u, (lo, hi) in enumerate(itertools.pairwise(offsets)):
+            per_user[u] = max(threshold, threshold_for_density(values[lo:hi], target))
+    return np.repeat(per_user, np.diff(offsets))
 
 
 def sparsify(matrix: np.ndarray, threshold: float, target_density: float) -> Sparsified:

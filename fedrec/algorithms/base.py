@@ -50,12 +50,15 @@ class TrainOptions:
         Also return every participant's sparse update (robust strategies need them).
     upload_threshold : float
         Soft-threshold the uploaded rows by this much (client-side L1 proximal step).
+    upload_density : float
+        Each client raises its threshold as needed to upload at most this share of non-zeros.
     proximal_mu : float
         FedProx's ``μ``: clients add ``μ/2 · ‖C_u − G‖²`` to their local loss.
     """
 
     per_user: bool = False
     upload_threshold: float = 0.0
+    upload_density: float = 1.0
     proximal_mu: float = 0.0
 
 

@@ -126,6 +126,7 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "eval.every": config.eval.every >= 1,
         "sparsity.threshold": config.sparsity.threshold >= 0.0,
         "sparsity.target_density": 0.0 <= config.sparsity.target_density <= 1.0,
+        "sparsity.upload_density": 0.0 <= config.sparsity.upload_density <= 1.0,
         "attack.fraction": 0.0 <= config.attack.fraction < 1.0,
         "attack.boost": config.attack.boost >= 0.0,
         "strategy.trimmed_mean.beta": 0.0 <= config.strategy.trimmed_mean.beta < 0.5,

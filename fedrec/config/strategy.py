@@ -70,12 +70,15 @@ class SparsityConfig:
 
     After every aggregation the server soft-thresholds C by ``threshold``, raised as needed so
     that at most ``target_density`` of C's entries stay non-zero. With ``client_prox`` the
-    clients apply the same step, with the round's threshold, to the rows they upload.
+    clients apply the same step, with the round's threshold, to the rows they upload; each
+    client raises its own threshold as needed so that at most ``upload_density`` of the
+    entries it uploads are non-zero.
     """
 
     threshold: float = 0.0
     target_density: float = 1.0
     client_prox: bool = True
+    upload_density: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -24,3 +24,17 @@ def test_target_density_is_reached_with_the_smallest_threshold(target, seed):
     if result.threshold > 0:
         looser = soft_threshold(matrix, np.nextafter(np.float32(result.threshold), 0))
         assert np.count_nonzero(looser) > np.count_nonzero(result.matrix)
+
+
+def test_each_user_reaches_its_upload_density_with_its_own_threshold():
+    # Prepare: two users, 10 and 30 rows of 4 entries.
+    from fedrec.aggregation.prox import per_user_thresholds
+
+    values = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    offsets = np.array([0, 10, 40])
+    # Execute
+    tau = per_user_thresholds(values, offsets, 0.1, 0.25)
+    out = soft_threshold(values, tau[:, None])
+    # Assert
+    assert np.count_nonzero(out[:10]) <= 10 and np.count_nonzero(out[10:]) <= 30
+    assert tau.min() >= 0.1 and len(np.unique(tau)) == 2

@@ -2,7 +2,8 @@
 
 A user's local C after a round is ``s_u · G`` on the rows it did not touch and its trained
 values on the rows it did (see :mod:`fedrec.aggregation.updates`). Before upload the client may
-soft-threshold those rows (the client-side L1 proximal step, ``upload_threshold``), and a
+soft-threshold those rows (the client-side L1 proximal step: ``upload_threshold``, raised per
+client to reach ``upload_density``), and a
 model-poisoning client scales its update (:mod:`fedrec.attack.poison`). The node then either
 sums the uploads (linear strategies) or forwards them per user (robust strategies).
 """
@@ -14,7 +15,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from fedrec.aggregation.prox import soft_threshold
+from fedrec.aggregation.prox import per_user_thresholds, soft_threshold
 from fedrec.aggregation.updates import UserUpdates
 from fedrec.algorithms.base import TrainOptions
 from fedrec.algorithms.fedrap.cohort import CohortUpdate
@@ -33,8 +34,11 @@ def client_uploads(
     """Return the cohort's update as its clients upload it (unchanged when nothing applies)."""
     values = update.global_rows.numpy()
     changed = False
-    if options.upload_threshold > 0:
-        values, changed = soft_threshold(values, options.upload_threshold), True
+    if options.upload_threshold > 0 or options.upload_density < 1:
+        counts = np.bincount(update.row_user.numpy(), minlength=len(users))
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        tau = per_user_thresholds(values, offsets, options.upload_threshold, options.upload_density)
+        values, changed = soft_threshold(values, tau[:, None]), True
     fake = users >= split.n_users - split.n_fake
     if boost != 1.0 and fake.any():
         base = item_global[update.row_item].numpy()
