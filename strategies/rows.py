@@ -29,11 +29,22 @@ from fedrec.aggregation.updates import UserUpdates
 from fedrec.attack.exposure import exposure
 from fedrec.config.strategy import SparsityConfig
 from fedrec.metrics import summarise_ranks
-from strategies.global_mean import _SUMMED, GlobalMean
+from strategies.global_mean import GlobalMean
 from strategies.replies import Collected, collect
 from strategies.rules import RoundInputs, Rule
 
 log = logging.getLogger(__name__)
+
+#: Node statistics that add up over replies.
+_SUMMED = (
+    wire.WEIGHT_SUM,
+    wire.NUM_USERS,
+    wire.NUM_EXAMPLES,
+    wire.NUM_DROPPED,
+    wire.LOSS_SUM,
+    wire.EPOCHS_SUM,
+    wire.UPLOAD_BYTES,
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,7 @@ def _encoded(arrays: dict[str, np.ndarray]) -> ArrayRecord:
 
 
 def _stats(messages: list[Message]) -> tuple[dict[str, float], float]:
-    stats = dict.fromkeys((*_SUMMED, wire.UPLOAD_BYTES), 0.0)
+    stats = dict.fromkeys(_SUMMED, 0.0)
     slowest = 0.0
     for msg in messages:
         metrics = msg.content.metric_records[wire.METRICS]
