@@ -136,7 +136,7 @@ class RowStrategy(GlobalMean):
             if value.ndim != 2:
                 continue
             if sp.threshold > 0 or sp.target_density < 1:
-                result = sparsify(value, sp.threshold, sp.target_density)
+                result = sparsify(value, sp.threshold, sp.target_density, sp.shrink)
                 new[name], self.threshold = result.matrix, result.threshold
             out["density"] = density(new[name])
             out["threshold"] = self.threshold

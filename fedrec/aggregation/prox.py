@@ -3,7 +3,8 @@
 ``prox_τ(x) = sign(x) · max(|x| − τ, 0)`` is the proximal operator of ``τ‖x‖₁``: entries within
 ``τ`` of zero become exactly zero, the others shrink by ``τ``. With a target density ρ the round's
 ``τ`` is the smallest that leaves at most ``ρ`` of the entries non-zero (the magnitude of the
-``⌊ρ·size⌋ + 1``-th largest entry), never below the fixed threshold.
+``⌊ρ·size⌋ + 1``-th largest entry), never below the fixed threshold. ``hard`` thresholding
+(keep the surviving entries unshrunk) is offered for comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +34,21 @@ def soft_threshold(matrix: np.ndarray, threshold: float | np.ndarray) -> np.ndar
     return out
 
 
+def hard_threshold(matrix: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """Return ``x`` where ``|x| > threshold`` and 0 elsewhere (no shrinkage; float32).
+
+    The projection onto matrices with at most that many non-zeros (iterative hard
+    thresholding), for comparison with the L1 proximal step.
+    """
+    tau = np.asarray(threshold, dtype=np.float32)
+    out: np.ndarray = np.where(np.abs(matrix) > tau, matrix, 0).astype(np.float32, copy=False)
+    return out
+
+
+#: ``sparsity.shrink`` names to thresholding functions.
+SHRINKS = {"soft": soft_threshold, "hard": hard_threshold}
+
+
 def threshold_for_density(matrix: np.ndarray, target: float) -> float:
     """Return the smallest τ for which ``soft_threshold(matrix, τ)`` has density ≤ ``target``."""
     keep = int(np.floor(target * matrix.size))
@@ -58,9 +74,14 @@ def per_user_thresholds(
     return np.repeat(per_user, np.diff(offsets))
 
 
-def sparsify(matrix: np.ndarray, threshold: float, target_density: float) -> Sparsified:
-    """Soft-threshold ``matrix`` by ``threshold``, raised as needed to reach ``target_density``."""
+def sparsify(
+    matrix: np.ndarray, threshold: float, target_density: float, shrink: str = "soft"
+) -> Sparsified:
+    """Threshold ``matrix`` by ``threshold``, raised as needed to reach ``target_density``.
+
+    ``shrink`` is ``"soft"`` (the L1 proximal step) or ``"hard"`` (see :data:`SHRINKS`).
+    """
     tau = max(threshold, threshold_for_density(matrix, target_density))
     if tau <= 0:
         return Sparsified(matrix.astype(np.float32, copy=False), 0.0)
-    return Sparsified(soft_threshold(matrix, tau), tau)
+    return Sparsified(SHRINKS[shrink](matrix, tau), tau)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 AttackKind = Literal["none", "fake_users", "model_poisoning"]
+Shrink = Literal["soft", "hard"]
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ class SparsityConfig:
     that at most ``target_density`` of C's entries stay non-zero. With ``client_prox`` the
     clients apply the same step, with the round's threshold, to the rows they upload; each
     client raises its own threshold as needed so that at most ``upload_density`` of the
-    entries it uploads are non-zero.
+    entries it uploads are non-zero. ``shrink="hard"`` makes the server keep surviving
+    entries unshrunk (hard thresholding; clients always soft-threshold).
     """
 
     threshold: float = 0.0
     target_density: float = 1.0
     client_prox: bool = True
     upload_density: float = 1.0
+    shrink: Shrink = "soft"
 
 
 @dataclass(frozen=True)

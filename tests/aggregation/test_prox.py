@@ -38,3 +38,9 @@ def test_each_user_reaches_its_upload_density_with_its_own_threshold():
     # Assert
     assert np.count_nonzero(out[:10]) <= 10 and np.count_nonzero(out[10:]) <= 30
     assert tau.min() >= 0.1 and len(np.unique(tau)) == 2
+
+
+def test_hard_thresholding_keeps_the_survivors_unshrunk():
+    matrix = np.array([[3.0, -0.2], [0.1, -2.0]], dtype=np.float32)
+    result = sparsify(matrix, 0.0, 0.5, shrink="hard")
+    np.testing.assert_array_equal(result.matrix, [[3.0, 0.0], [0.0, -2.0]])
