@@ -96,9 +96,9 @@ class RowStrategy(GlobalMean):
         encoded = _encoded(self.current)
         self.download_bytes, self.dense_bytes = encoded.count_bytes(), arrays.count_bytes()
         config[wire.PER_USER] = self.rule.needs_users
-        config[wire.UPLOAD_THRESHOLD] = (
-            self.threshold if self.settings.sparsity.client_prox else 0.0
-        )
+        sparsity = self.settings.sparsity
+        config[wire.UPLOAD_THRESHOLD] = self.threshold if sparsity.client_prox else 0.0
+        config[wire.UPLOAD_DENSITY] = sparsity.upload_density if sparsity.client_prox else 1.0
         config[wire.PROXIMAL_MU] = self.rule.proximal_mu
         return FedAvg.configure_train(self, server_round, encoded, config, grid)
 

@@ -3,9 +3,10 @@
 import logging
 
 import numpy as np
-from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
 from fedrec import wire
+from fedrec.aggregation.codec import decode_arrays
 from fedrec.aggregation.rules import weighted_mean
 from fedrec.config import load_config
 from strategies import GlobalMean, create_strategy
@@ -119,3 +120,28 @@ def test_the_target_density_is_applied_after_aggregation():
     # Assert
     assert np.count_nonzero(arrays[NAME].numpy()) <= 0.2 * N_ITEMS * DIM
     assert metrics["density"] <= 0.2 and metrics["threshold"] > 0
+
+
+def test_training_messages_carry_encoded_c_and_what_clients_must_do(monkeypatch):
+    # Prepare: capture what would be put into the messages (Flower's own constructor needs a
+    # running task).
+    from strategies import rows
+
+    monkeypatch.setattr(
+        rows.FedAvg, "configure_train", lambda self, rnd, arrays, config, grid: [(arrays, config)]
+    )
+    strategy = _strategy("fedmedian", "sparsity.upload_density=0.2", "sparsity.target_density=0.1")
+    strategy.threshold = 0.05
+    c = np.random.default_rng(0).normal(size=(200, 16)).astype(np.float32)
+    c[np.abs(c) < 1.5] = 0
+    strategy.current = {NAME: c}
+    # Execute
+    ((arrays, config),) = strategy.configure_train(
+        3, ArrayRecord({NAME: Array(c)}), ConfigRecord({}), None
+    )
+    # Assert
+    assert config[wire.PER_USER] is True and config[wire.UPLOAD_DENSITY] == 0.2
+    assert config[wire.UPLOAD_THRESHOLD] == 0.05 and config[wire.PROXIMAL_MU] == 0.0
+    decoded = decode_arrays({k: a.numpy() for k, a in arrays.items()})
+    np.testing.assert_array_equal(decoded[NAME], c)
+    assert strategy.download_bytes < strategy.dense_bytes
