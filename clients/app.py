@@ -4,20 +4,22 @@ In simulation a node hosts a fixed slice of the users (``partition-id`` of ``num
 and trains the ones taking part this round together; on a device the same app hosts one user.
 The algorithm (from the registry) keeps private tensors in the node's state folder; replies carry
 only the keys listed in :mod:`fedrec.wire`: per global array the weighted sum over the node's
-participants, and scalar statistics.
+participants (or, when the strategy asks for them, each participant's sparse update), and scalar
+statistics. Global arrays arrive dense or sparse (:mod:`fedrec.aggregation.codec`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from clients.hosts import Host, host_for
 from clients.runtime import prepare_process
 from fedrec import wire
-from fedrec.algorithms.base import GlobalArrays
+from fedrec.aggregation.codec import SEP, decode_arrays
+from fedrec.algorithms.base import GlobalArrays, NodeUpdate, TrainOptions
 from fedrec.config import ExperimentConfig, from_run_config
 
 
@@ -44,8 +46,8 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
     @app.train()
     def train(msg: Message, context: Context) -> Message:
         host, arrays, server_round = _unpack(msg, context, resolve(context))
-        result = host.train(arrays, server_round)
-        sums = {wire.SUM_PREFIX + k: Array(v.numpy()) for k, v in result.sums.items()}
+        options = _train_options(msg.content.config_records[wire.CONFIG])
+        result = host.train(arrays, server_round, options)
         metrics = MetricRecord(
             {
                 wire.WEIGHT_SUM: result.weight_sum,
@@ -55,9 +57,10 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
                 wire.LOSS_SUM: result.loss_sum,
                 wire.EPOCHS_SUM: result.epochs_sum,
                 wire.TRAIN_SECONDS: result.train_seconds,
+                wire.UPLOAD_BYTES: result.upload_bytes,
             }
         )
-        content = RecordDict({wire.ARRAYS: ArrayRecord(sums), wire.METRICS: metrics})
+        content = RecordDict({wire.ARRAYS: _train_arrays(result), wire.METRICS: metrics})
         return Message(content, reply_to=msg)
 
     @app.evaluate()
@@ -71,13 +74,33 @@ def make_client_app(config: ExperimentConfig | None = None) -> ClientApp:
     return app
 
 
+def _train_options(config: ConfigRecord) -> TrainOptions:
+    return TrainOptions(
+        per_user=bool(config.get(wire.PER_USER, False)),
+        upload_threshold=wire.scalar(config.get(wire.UPLOAD_THRESHOLD, 0.0)),
+        upload_density=wire.scalar(config.get(wire.UPLOAD_DENSITY, 1.0)),
+        proximal_mu=wire.scalar(config.get(wire.PROXIMAL_MU, 0.0)),
+    )
+
+
+def _train_arrays(result: NodeUpdate) -> ArrayRecord:
+    """Return the node sums ("sum:x"), or in per-user mode the users' updates ("updates:x.*")."""
+    if result.users is None:
+        return ArrayRecord({wire.SUM_PREFIX + k: Array(v.numpy()) for k, v in result.sums.items()})
+    (name,) = result.sums  # per-user updates exist for an algorithm with one global matrix
+    parts = result.users.to_arrays()
+    prefix = wire.UPDATES_PREFIX + name + SEP
+    return ArrayRecord({prefix + k: Array(np.ascontiguousarray(v)) for k, v in parts.items()})
+
+
 def _unpack(
     msg: Message, context: Context, cfg: ExperimentConfig
 ) -> tuple[Host, GlobalArrays, int]:
     record = msg.content
     config = record.config_records[wire.CONFIG]
     server_round = int(wire.scalar(config[wire.SERVER_ROUND]))
-    arrays = {k: torch.from_numpy(a.numpy()) for k, a in record.array_records[wire.ARRAYS].items()}
+    encoded = {k: a.numpy() for k, a in record.array_records[wire.ARRAYS].items()}
+    arrays = {k: torch.from_numpy(v) for k, v in decode_arrays(encoded).items()}
     host = host_for(context.node_config, cfg, str(config.get(wire.STATE_DIR, "")))
     return host, arrays, server_round
 

@@ -16,7 +16,14 @@ from typing import Protocol
 
 from clients.runtime import algorithm_for, split_for
 from fedrec import wire
-from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate
+from fedrec.algorithms.base import (
+    DEFAULT_OPTIONS,
+    Algorithm,
+    GlobalArrays,
+    NodeData,
+    NodeUpdate,
+    TrainOptions,
+)
 from fedrec.algorithms.fedrap.node import ITEM_GLOBAL
 from fedrec.algorithms.participation import hosted_users
 from fedrec.config.schema import ExperimentConfig
@@ -31,8 +38,10 @@ STATE_DIR = "state-dir"
 class Host(Protocol):
     """The users a node trains and evaluates."""
 
-    def train(self, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
-        """Train this round's participants and return their contribution."""
+    def train(
+        self, arrays: GlobalArrays, server_round: int, options: TrainOptions = DEFAULT_OPTIONS
+    ) -> NodeUpdate:
+        """Train this round's participants, as the strategy's ``options`` ask."""
         ...
 
     def evaluate(self, arrays: GlobalArrays, server_round: int) -> dict[str, IntArray]:
@@ -47,9 +56,11 @@ class SimulatedUsers:
     algorithm: Algorithm
     node: NodeData
 
-    def train(self, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
+    def train(
+        self, arrays: GlobalArrays, server_round: int, options: TrainOptions = DEFAULT_OPTIONS
+    ) -> NodeUpdate:
         """Train the slice's participants together (the algorithm's cohort trainer)."""
-        return self.algorithm.train_node(self.node, arrays, server_round)
+        return self.algorithm.train_node(self.node, arrays, server_round, options)
 
     def evaluate(self, arrays: GlobalArrays, server_round: int) -> dict[str, IntArray]:
         """Rank every hosted user's held-out items."""
@@ -62,8 +73,19 @@ class DeviceUser:
 
     device: Device
 
-    def train(self, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
-        """Train the user for one round; its state is saved before the reply is sent."""
+    def train(
+        self, arrays: GlobalArrays, server_round: int, options: TrainOptions = DEFAULT_OPTIONS
+    ) -> NodeUpdate:
+        """Train the user for one round; its state is saved before the reply is sent.
+
+        Raises
+        ------
+        ValueError
+            If the strategy asks for more than plain uploads (per-user updates, thresholds,
+            FedProx): devices run the default ``fedavg`` strategy only, for now.
+        """
+        if options != DEFAULT_OPTIONS:
+            raise ValueError(f"devices support only the default strategy options, got {options}")
         return self.device.train(arrays[ITEM_GLOBAL], server_round)
 
     def evaluate(self, arrays: GlobalArrays, server_round: int) -> dict[str, IntArray]:

@@ -13,13 +13,15 @@ from functools import lru_cache
 import torch
 
 from fedrec.algorithms import Algorithm, create_algorithm
+from fedrec.attack import poison_split
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data import SyntheticSpec, load_split
 from fedrec.data.types import SplitData
 
 
+@lru_cache(maxsize=8)
 def split_for(cfg: ExperimentConfig) -> SplitData:
-    """Return the configured dataset split (cached per process by ``load_split``)."""
+    """Return the configured dataset split, with an attack's fake users (cached per process)."""
     syn = cfg.data.synthetic
     spec = SyntheticSpec(
         n_users=syn.n_users,
@@ -28,7 +30,7 @@ def split_for(cfg: ExperimentConfig) -> SplitData:
         popularity_skew=syn.popularity_skew,
         seed=cfg.seed,
     )
-    return load_split(
+    split = load_split(
         cfg.dataset,
         cfg.data.path,
         min_interactions=cfg.data.min_interactions,
@@ -36,6 +38,7 @@ def split_for(cfg: ExperimentConfig) -> SplitData:
         seed=cfg.seed,
         synthetic=spec if cfg.dataset == "synthetic" else None,
     )
+    return poison_split(split, cfg.attack, cfg.seed)
 
 
 @lru_cache(maxsize=8)

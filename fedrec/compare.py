@@ -113,6 +113,9 @@ def _row(run_dir: Path, setting: str, method: str, seed: int) -> dict[str, Any]:
     row["best_round"] = summary["best_round"]
     row["round_seconds"] = summary["round_seconds_median"]
     row["bytes_per_round"] = summary["upload_bytes_per_round"] + summary["download_bytes_per_round"]
+    row["dense_bytes_per_round"] = summary.get("dense_bytes_per_round")
+    row["density"] = summary.get("density_final")
+    row["target_exposure10"] = summary.get("target_exposure10")
     return row
 
 
@@ -165,11 +168,14 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
         "seeds) and its 95 % bootstrap interval over users (first seed). p: paired sign-flip test "
         "of per-user HR@10 "
         "against the best method of the setting (first seed). ▽ marks a method whose HR@10 does "
-        "not beat MostPop's upper interval bound.",
+        "not beat MostPop's upper interval bound. vs dense: bytes per round (up + down, each "
+        "client's own messages) against every participant downloading and uploading dense C. "
+        "density: share of non-zero entries of C after the last round. target exposure: share of "
+        "real users with an attack's target item in their top 10 (at the selected round).",
         "",
         "| setting | method | HR@10 | NDCG@10 | full HR@10 | full NDCG@10 | p vs best "
-        "| s/round | bytes/round |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| s/round | bytes/round | vs dense | density of C | target exposure@10 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for setting in grid.settings:
         for method in grid.methods:
@@ -188,8 +194,20 @@ def _line(rs: list[dict[str, Any]]) -> str:
         "–" if p is None else f"{p:.3g}",
         f"{first['round_seconds']:.2f}",
         f"{first['bytes_per_round']:.3g}",
+        _ratio(first.get("dense_bytes_per_round"), first["bytes_per_round"]),
+        _optional(first.get("density"), ".3f"),
+        _optional(first.get("target_exposure10"), ".4f"),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _ratio(dense: float | None, actual: float) -> str:
+    """How many times fewer bytes than dense C both ways (``–`` when unknown)."""
+    return f"{dense / actual:.1f}×" if dense and actual else "–"
+
+
+def _optional(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
 
 
 def _with_interval(rows: list[dict[str, Any]], key: str) -> str:

@@ -18,6 +18,7 @@ from fedrec.config.load import config_to_yaml
 from fedrec.config.schema import ExperimentConfig
 from fedrec.metrics.confidence import bootstrap_interval
 from fedrec.metrics.ranking import hit_rate, ndcg
+from fedrec.wire import RANK_KEYS
 
 
 class RunFolder:
@@ -64,7 +65,7 @@ def rank_intervals(run_dir: Path, server_round: int, k: int) -> dict[str, list[f
     out: dict[str, list[float]] = {}
     with np.load(path) as ranks:
         for name in ranks.files:
-            if name == "users":
+            if name not in RANK_KEYS:  # users, and the attack target's rank (not a held-out item)
                 continue
             for metric, per_user in (("hr", hit_rate), ("ndcg", ndcg)):
                 ci = bootstrap_interval(per_user(ranks[name], k))
@@ -122,6 +123,11 @@ def summarise(
         "download_bytes_per_round": statistics.median([r["download_bytes"] for r in rounds])
         if rounds
         else 0,
+        "dense_bytes_per_round": statistics.median([r.get("dense_bytes", 0) for r in rounds])
+        if rounds
+        else 0,
+        "density_final": rounds[-1].get("density") if rounds else None,
+        f"target_exposure{k}": best.get(f"target_exposure{k}"),
         "test_selected": {
             "round": by_test.get("round"),
             f"test_hr{k}": by_test.get(f"test_sampled_hr{k}"),

@@ -14,6 +14,13 @@ METRICS = "metrics"
 # Server -> client: the algorithm's global arrays under their own names, and a config.
 SERVER_ROUND = "server-round"
 STATE_DIR = "state-dir"
+# What the strategy asks of training (see fedrec.algorithms.base.TrainOptions).
+PER_USER = "per-user"
+UPLOAD_THRESHOLD = "upload-threshold"
+UPLOAD_DENSITY = "upload-density"
+PROXIMAL_MU = "proximal-mu"
+# Global 2-D arrays travel encoded by fedrec.aggregation.codec.encode_arrays, dense or sparse
+# ("<name>.values", "<name>.rows", "<name>.mask", "<name>.shape"), whichever is smaller.
 
 # Client -> server, training: for every global array x, "sum:x" = Σ_u w_u x_u over the node's
 # participating users, and the weight Σ_u w_u. Nothing else may be in the arrays record.
@@ -25,11 +32,18 @@ NUM_DROPPED = "num-dropped"
 LOSS_SUM = "loss-sum"
 EPOCHS_SUM = "epochs-sum"
 TRAIN_SECONDS = "train-seconds"
+# Σ over the node's participants of the bytes of each one's own upload message.
+UPLOAD_BYTES = "upload-bytes"
+# Client -> server, training in per-user mode (robust strategies): instead of "sum:x", the
+# participants' sparse updates of the 2-D global array x as "updates:x.<part>" (the ragged form
+# of fedrec.aggregation.updates: offsets, rows, scales, weights, values and maybe mask).
+UPDATES_PREFIX = "updates:"
 
 # Client -> server, evaluation (per-user ranks; metrics are computed on the server).
 USERS = "users"
 
 RANK_KEYS = ("val_sampled", "test_sampled", "val_full", "test_full")  # per-user ranks
+TARGET_RANK = "target_full"  # per-user rank of an attack's target item, under attack settings
 EVALUATE_REPLY_ARRAYS = frozenset({USERS, *RANK_KEYS})
 
 

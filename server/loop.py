@@ -13,11 +13,12 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message
 from flwr.serverapp import Grid
 from tqdm import tqdm
 
+from clients.runtime import split_for
 from fedrec import wire
 from fedrec.config.schema import ExperimentConfig
 from fedrec.results import RunFolder, read_rounds
 from server.checkpoint import Checkpoint, write_checkpoint
-from strategies.global_mean import GlobalMean
+from strategies import RowStrategy, create_strategy
 
 
 def message_bytes(messages: list[Message]) -> int:
@@ -37,7 +38,9 @@ def run_rounds(
 
     Records of rounds before ``start`` are read back from the run folder (a resumed run).
     """
-    strategy = GlobalMean(cfg.federation.num_nodes, cfg.eval.top_k)
+    strategy = create_strategy(cfg, _real_users(cfg))
+    shapes = {k: tuple(v.shape) for k, v in start.global_arrays.items()}
+    strategy.load_state(start.strategy_state, shapes)
     arrays = ArrayRecord({k: Array(v) for k, v in start.global_arrays.items()})
     records = read_rounds(run.path) if start.server_round > 0 else []
     rounds = range(start.server_round + 1, cfg.rounds + 1)
@@ -51,12 +54,20 @@ def run_rounds(
         _show(bar, record, cfg.eval.top_k)
         if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
             saved = {k: a.numpy() for k, a in arrays.items()}
-            write_checkpoint(run, Checkpoint(server_round, saved, strategy_state={}))
+            write_checkpoint(run, Checkpoint(server_round, saved, strategy.state()))
     return records
 
 
+def _real_users(cfg: ExperimentConfig) -> int | None:
+    """Users that are not an attack's fakes; unknown (``None``) to a deployment's server."""
+    if cfg.deployment.enabled:
+        return None  # the server reads no client data
+    split = split_for(cfg)
+    return split.n_users - split.n_fake
+
+
 def _train(
-    strategy: GlobalMean, grid: Grid, server_round: int, arrays: ArrayRecord, run: RunFolder
+    strategy: RowStrategy, grid: Grid, server_round: int, arrays: ArrayRecord, run: RunFolder
 ) -> tuple[dict[str, Any], ArrayRecord]:
     start = time.perf_counter()
     config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
@@ -66,7 +77,7 @@ def _train(
     if new_arrays is None or metrics is None:
         raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
     clients = int(wire.scalar(metrics[wire.NUM_USERS]))
-    dense_bytes = sum(a.numpy().nbytes for a in arrays.values())
+    uploaded = int(wire.scalar(metrics.get(wire.UPLOAD_BYTES, 0)))
     record: dict[str, Any] = {
         "round": server_round,
         "round_seconds": time.perf_counter() - start,
@@ -77,18 +88,22 @@ def _train(
         # The slowest node's pure local training: round_seconds minus this is overhead.
         "node_train_seconds_max": wire.scalar(metrics["train-seconds-max"]),
         "rejected": list(strategy.rejected),
-        # What the per-user protocol moves: each participant downloads and uploads the dense
-        # global arrays (FedRAP: C).
-        "download_bytes": clients * dense_bytes,
-        "upload_bytes": clients * dense_bytes,
+        # What the per-user protocol moves, as serialised ArrayRecords: each participant
+        # downloads the encoded global arrays (sparse when smaller) and uploads its own message
+        # (FedRAP: its touched rows and one scale; others: the dense arrays).
+        "download_bytes": clients * strategy.download_bytes,
+        "upload_bytes": uploaded or clients * strategy.dense_bytes,
+        # The same participants with dense arrays both ways (plain FedAvg of C).
+        "dense_bytes": 2 * clients * strategy.dense_bytes,
         "sim_message_bytes_down": message_bytes(sent),
         "sim_message_bytes_up": message_bytes(replies),
     }
+    record.update({k: wire.scalar(metrics[k]) for k in ("density", "threshold") if k in metrics})
     return record, new_arrays
 
 
 def _evaluate(
-    strategy: GlobalMean,
+    strategy: RowStrategy,
     grid: Grid,
     server_round: int,
     arrays: ArrayRecord,

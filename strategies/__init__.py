@@ -1,5 +1,52 @@
-"""Flower strategies for fedrec, one per module."""
+"""Flower strategies for fedrec: one aggregation rule per module, chosen by name.
 
+``federation.strategy`` names the rule; :func:`create_strategy` wraps it in
+:class:`~strategies.rows.RowStrategy`, the one Flower strategy that speaks sparse row updates.
+"""
+
+from fedrec.config.schema import ExperimentConfig
+from strategies.fedadagrad import fedadagrad
+from strategies.fedadam import fedadam
+from strategies.fedavg import fedavg
+from strategies.fedavgm import fedavgm
+from strategies.fedmedian import fedmedian
+from strategies.fedprox import fedprox
+from strategies.fedyogi import fedyogi
 from strategies.global_mean import GlobalMean
+from strategies.krum import krum
+from strategies.per_item_mean import per_item
+from strategies.registry import create_rule, register_strategy, strategy_names
+from strategies.rows import RowStrategy, StrategySettings
+from strategies.trimmed_mean import trimmed
 
-__all__ = ["GlobalMean"]
+register_strategy("fedavg", fedavg)
+register_strategy("fedprox", fedprox)
+register_strategy("per_item_mean", per_item)
+register_strategy("fedavgm", fedavgm)
+register_strategy("fedadam", fedadam)
+register_strategy("fedyogi", fedyogi)
+register_strategy("fedadagrad", fedadagrad)
+register_strategy("fedmedian", fedmedian)
+register_strategy("trimmed_mean", trimmed)
+register_strategy("krum", krum)
+
+
+def create_strategy(cfg: ExperimentConfig, n_real_users: int | None = None) -> RowStrategy:
+    """Build the configured strategy (``federation.strategy``) for ``cfg``."""
+    settings = StrategySettings(
+        num_nodes=cfg.federation.num_nodes,
+        top_k=cfg.eval.top_k,
+        sparsity=cfg.sparsity,
+        n_real_users=n_real_users,
+    )
+    return RowStrategy(create_rule(cfg), settings)
+
+
+__all__ = [
+    "GlobalMean",
+    "RowStrategy",
+    "StrategySettings",
+    "create_strategy",
+    "register_strategy",
+    "strategy_names",
+]

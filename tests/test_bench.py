@@ -83,7 +83,10 @@ def test_tiny_case_runs_and_reports(tmp_path):
     assert stats["round_seconds_min"] > 0 and stats["train_seconds_median"] > 0
     assert math.isfinite(stats["overhead_ms_per_client"])
     assert stats["eval_seconds_median"] > 0 and case["peak_rss_mib"] > 0
-    assert stats["upload_bytes_per_round"] == 40 * 80 * 8 * 4  # every client uploads dense C
+    # Every client downloads dense C (no sparsity) as serialised, and uploads its touched rows.
+    dense_record = 80 * 8 * 4 + 128 + len("item-global.values")
+    assert stats["download_bytes_per_round"] == 40 * dense_record
+    assert 0 < stats["upload_bytes_per_round"] < 40 * dense_record
     assert data["comparisons"][0]["round_seconds_median_ratio"] == pytest.approx(1.0)
     # ... and the table has one row for the case, under the header.
     header, _, row, *_ = table.splitlines()

@@ -1,6 +1,6 @@
 """Federated recommendation algorithms, found by name in a small registry."""
 
-from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate
+from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.baselines.most_pop import MostPop
 from fedrec.algorithms.baselines.random_scores import RandomScores
 from fedrec.algorithms.fedrap.algorithm import FedRAP, fedmf
@@ -19,6 +19,7 @@ __all__ = [
     "NodeData",
     "NodeUpdate",
     "RandomScores",
+    "TrainOptions",
     "algorithm_names",
     "create_algorithm",
     "register_algorithm",

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from fedrec.aggregation.updates import UserUpdates
 from fedrec.data.types import IntArray, SplitData
 
 GlobalArrays = dict[str, torch.Tensor]
@@ -32,6 +33,37 @@ class NodeUpdate:
     loss_sum: float
     epochs_sum: int
     train_seconds: float
+    #: Every participant's sparse update of the global matrix, when asked for (per-user mode).
+    users: UserUpdates | None = None
+    #: Σ over participants of the bytes of the upload message each would send on its own
+    #: (0: the algorithm does not count them; the server then assumes dense global arrays).
+    upload_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What the server's strategy asks of a node's training this round.
+
+    Attributes
+    ----------
+    per_user : bool
+        Also return every participant's sparse update (robust strategies need them).
+    upload_threshold : float
+        Soft-threshold the uploaded rows by this much (client-side L1 proximal step).
+    upload_density : float
+        Each client raises its threshold as needed to upload at most this share of non-zeros.
+    proximal_mu : float
+        FedProx's ``μ``: clients add ``μ/2 · ‖C_u − G‖²`` to their local loss.
+    """
+
+    per_user: bool = False
+    upload_threshold: float = 0.0
+    upload_density: float = 1.0
+    proximal_mu: float = 0.0
+
+
+#: Plain training: node sums only, no proximal terms.
+DEFAULT_OPTIONS = TrainOptions()
 
 
 @dataclass(frozen=True)
@@ -50,8 +82,14 @@ class Algorithm(Protocol):
         """Return the global arrays of round 1 (only their shapes may depend on the split)."""
         ...
 
-    def train_node(self, node: NodeData, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
-        """Train this round's participants among the hosted users."""
+    def train_node(
+        self,
+        node: NodeData,
+        arrays: GlobalArrays,
+        server_round: int,
+        options: TrainOptions = DEFAULT_OPTIONS,
+    ) -> NodeUpdate:
+        """Train this round's participants among the hosted users, as ``options`` ask."""
         ...
 
     def evaluate_node(self, node: NodeData, arrays: GlobalArrays) -> dict[str, IntArray]:

@@ -56,12 +56,15 @@ def rank_held_out(
 def collect_ranks(
     users: IntArray, size: int, rank_cohort: Callable[[IntArray], dict[str, torch.Tensor]]
 ) -> dict[str, IntArray]:
-    """Rank users in cohorts of at most ``size`` and concatenate; adds ``users``."""
+    """Rank users in cohorts of at most ``size`` and concatenate; adds ``users``.
+
+    Every key ``rank_cohort`` returns is kept (``RANK_KEYS`` at least).
+    """
     parts: dict[str, list[IntArray]] = {key: [] for key in RANK_KEYS}
     for cohort in cohorts(users, size):
         ranks = rank_cohort(cohort)
-        for key in RANK_KEYS:
-            parts[key].append(ranks[key].numpy())
+        for key, value in ranks.items():
+            parts.setdefault(key, []).append(value.numpy())
     out = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in parts.items()}
     out["users"] = users
     return out

@@ -125,6 +125,13 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "fedrap.num_negatives": config.fedrap.num_negatives >= 0,
         "eval.top_k": config.eval.top_k >= 1,
         "eval.every": config.eval.every >= 1,
+        "sparsity.threshold": config.sparsity.threshold >= 0.0,
+        "sparsity.target_density": 0.0 <= config.sparsity.target_density <= 1.0,
+        "sparsity.upload_density": 0.0 <= config.sparsity.upload_density <= 1.0,
+        "attack.fraction": 0.0 <= config.attack.fraction < 1.0,
+        "attack.boost": config.attack.boost >= 0.0,
+        "strategy.trimmed_mean.beta": 0.0 <= config.strategy.trimmed_mean.beta < 0.5,
+        "strategy.krum.num_selected": config.strategy.krum.num_selected >= 1,
     }
     wrong = [key for key, ok in checks.items() if not ok]
     if wrong:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
+
 Protocol = Literal["strict", "legacy"]
 Curriculum = Literal["reference", "fixed", "tanh", "sin", "square", "frac"]
 Regulariser = Literal["l1", "l2"]
@@ -70,6 +72,7 @@ class FederationConfig:
     clients_per_round: int = 0
     dropout: float = 0.0
     aggregation: Aggregation = "mean"
+    strategy: str = "fedavg"
     node_cpus: int = 1
     cohort_size: int = 0
     cohort_memory_mb: int = 1024
@@ -119,3 +122,6 @@ class ExperimentConfig:
     federation: FederationConfig = field(default_factory=FederationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    sparsity: SparsityConfig = field(default_factory=SparsityConfig)
+    attack: AttackConfig = field(default_factory=AttackConfig)

@@ -59,6 +59,9 @@ class SplitData:
     eval_negatives : IntArray
         Shape ``(n_users, n_eval_negatives)``: items the user never interacted with, sampled
         once with the split's seed; shared by validation and test (as the reference code does).
+    n_fake : int
+        The last ``n_fake`` users are an attacker's fake users (``fedrec.attack``); they train
+        like everyone else but are left out of every evaluation metric.
     """
 
     name: str
@@ -69,6 +72,7 @@ class SplitData:
     val_items: IntArray
     test_items: IntArray
     eval_negatives: IntArray
+    n_fake: int = 0
 
     def train_counts(self) -> IntArray:
         """Return the number of training positives per user."""

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from fedrec.algorithms.base import GlobalArrays, NodeData, NodeUpdate
+from fedrec.algorithms.base import DEFAULT_OPTIONS, GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.participation import participants
 from fedrec.algorithms.ranks import collect_ranks, rank_held_out
 from fedrec.config.schema import ExperimentConfig
@@ -38,7 +38,13 @@ class MostPop:
         """Return an all-zero popularity vector."""
         return {POPULARITY: np.zeros(split.n_items, dtype=np.float32)}
 
-    def train_node(self, node: NodeData, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
+    def train_node(
+        self,
+        node: NodeData,
+        arrays: GlobalArrays,
+        server_round: int,
+        options: TrainOptions = DEFAULT_OPTIONS,
+    ) -> NodeUpdate:
         """Sum the participants' training-interaction indicators per item."""
         start = time.perf_counter()
         split = node.split

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from fedrec.algorithms.base import GlobalArrays, NodeData, NodeUpdate
+from fedrec.algorithms.base import DEFAULT_OPTIONS, GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.participation import participants
 from fedrec.algorithms.ranks import collect_ranks, rank_held_out
 from fedrec.config.schema import ExperimentConfig
@@ -37,7 +37,13 @@ class RandomScores:
         """Return the one-zero placeholder (a Flower round needs some array to send)."""
         return {PLACEHOLDER: np.zeros(1, dtype=np.float32)}
 
-    def train_node(self, node: NodeData, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
+    def train_node(
+        self,
+        node: NodeData,
+        arrays: GlobalArrays,
+        server_round: int,
+        options: TrainOptions = DEFAULT_OPTIONS,
+    ) -> NodeUpdate:
         """Nothing to learn: report the participants so the round is accounted for."""
         start = time.perf_counter()
         users, dropped = participants(node.hosted, node.split.n_users, self.cfg, server_round)

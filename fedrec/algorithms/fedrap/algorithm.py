@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedrec.algorithms.base import GlobalArrays, NodeData, NodeUpdate
+from fedrec.algorithms.base import DEFAULT_OPTIONS, GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.fedrap.node import ITEM_GLOBAL, evaluate_node, train_node
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
@@ -44,11 +44,17 @@ class FedRAP:
         init = _initial(split.n_items, fed.dim, self.cfg.seed, fed.variant)
         return {ITEM_GLOBAL: init.item_global.numpy()}
 
-    def train_node(self, node: NodeData, arrays: GlobalArrays, server_round: int) -> NodeUpdate:
+    def train_node(
+        self,
+        node: NodeData,
+        arrays: GlobalArrays,
+        server_round: int,
+        options: TrainOptions = DEFAULT_OPTIONS,
+    ) -> NodeUpdate:
         """Train this round's participants with the vectorised cohort trainer."""
         store = self._store(node)
         return train_node(
-            node.split, node.hosted, store, arrays[ITEM_GLOBAL], self.cfg, server_round
+            node.split, node.hosted, store, arrays[ITEM_GLOBAL], self.cfg, server_round, options
         )
 
     def evaluate_node(self, node: NodeData, arrays: GlobalArrays) -> dict[str, IntArray]:

@@ -32,6 +32,7 @@ class RoundSettings:
     lr_head: float
     lr_embedding: float
     keys: tuple[int, int]  # (seed, server_round)
+    proximal_mu: float = 0.0  # FedProx: μ/2 · ‖C_u − G‖² in every user's loss (0: off)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class _Tables:
     gaps: torch.Tensor  # F, (R, dim)
     weight: torch.Tensor  # (U, dim)
     bias: torch.Tensor  # (U,)
+    anchor: torch.Tensor  # G on the touched rows (FedProx's proximal centre)
 
     @classmethod
     def gather(cls, state: TouchedState, item_global: torch.Tensor, s: RoundSamples) -> _Tables:
@@ -68,6 +70,7 @@ class _Tables:
             gaps=local - glob,
             weight=state.head_weight.clone(),
             bias=state.head_bias.clone(),
+            anchor=glob,
         )
 
     def local_rows(self) -> torch.Tensor:
@@ -208,11 +211,13 @@ def _step(
         lr_emb[s.row_user],
         run.scalars,
         run.cfg.regulariser == "l1",
+        t.anchor if run.settings.proximal_mu > 0 else None,
     )
-    wd = run.cfg.weight_decay
+    wd, prox = run.cfg.weight_decay, run.settings.proximal_mu
     t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
     t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
-    scale.mul_(1 - lr_emb * wd)
+    # An untouched row of C is s·G: decay and FedProx's pull μ(sG − G) keep it a multiple of G.
+    scale.mul_(1 - lr_emb * (wd + prox)).add_(lr_emb * prox)
     return losses
 
 
@@ -230,7 +235,7 @@ class _StepContext:
         cls, cfg: FedRAPConfig, settings: RoundSettings, rows: int, mode: Kernel
     ) -> _StepContext:
         d_on, c_on = float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
-        values = (settings.lam, settings.mu, cfg.weight_decay, d_on, c_on)
+        values = (settings.lam, settings.mu, cfg.weight_decay, d_on, c_on, settings.proximal_mu)
         scalars = StepScalars(*(torch.tensor(v, dtype=torch.float32) for v in values))
         return cls(cfg, settings, scalars, step_for(rows, mode))
 

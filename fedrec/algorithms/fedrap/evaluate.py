@@ -31,5 +31,11 @@ def cohort_ranks(
     without the ties that float32 saturation of the sigmoid creates; ``score="probability"``
     ranks the float32 sigmoid outputs as the reference code does (ties rank the positive last).
     """
+    return rank_held_out(cohort_scores(state, item_global, score), split, users)
+
+
+@torch.no_grad()
+def cohort_scores(state: PrivateState, item_global: torch.Tensor, score: str) -> torch.Tensor:
+    """Return the ranking scores: logits, or their float32 sigmoid for ``"probability"``."""
     logits = cohort_logits(state, item_global)
-    return rank_held_out(torch.sigmoid(logits) if score == "probability" else logits, split, users)
+    return torch.sigmoid(logits) if score == "probability" else logits

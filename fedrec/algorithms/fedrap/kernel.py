@@ -35,6 +35,7 @@ class StepScalars(NamedTuple):
     weight_decay: torch.Tensor
     d_on: torch.Tensor  # 1.0 when D is trained, else 0.0 (it stays at its zero start)
     c_on: torch.Tensor  # the same for C
+    prox: torch.Tensor  # FedProx's μ: μ/2 · ‖C − G‖² in the loss (used only with an anchor)
 
 
 def sgd_rows(
@@ -49,6 +50,7 @@ def sgd_rows(
     lr_row: torch.Tensor,
     k: StepScalars,
     l1: bool,
+    anchor: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Update ``E = D + C`` and ``F = D − C`` in place; return per-user loss and head gradients.
 
@@ -70,6 +72,8 @@ def sgd_rows(
         λ, μ, weight decay and which views are trained.
     l1 : bool
         L1 penalty on C (else squared L2).
+    anchor : torch.Tensor, optional
+        FedProx's centre, the global C on the touched rows: adds ``k.prox/2 · ‖C − G‖²``.
 
     Returns
     -------
@@ -112,6 +116,10 @@ def sgd_rows(
     attract = (4 * k.d_on * k.c_on * k.lam * lr_row * coef)[:, None]
     new_sums = keep * sums - (k.d_on + k.c_on) * g_head - l1_step
     new_gaps = (keep + attract) * gaps + (k.c_on - k.d_on) * g_head + l1_step
+    if anchor is not None:  # C moves by −ημ(C − G): E = D + C with it, F = D − C against it
+        pull = (lr_row * k.prox)[:, None] * (0.5 * twice_c - anchor)
+        new_sums = new_sums - pull
+        new_gaps = new_gaps + pull
     sums.copy_(new_sums)
     gaps.copy_(new_gaps)
     return loss, g_weight, g_bias

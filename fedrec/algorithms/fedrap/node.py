@@ -14,21 +14,26 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from fedrec.algorithms.base import NodeUpdate
+from fedrec.aggregation.updates import UserUpdates
+from fedrec.algorithms.base import DEFAULT_OPTIONS, NodeUpdate, TrainOptions
 from fedrec.algorithms.fedrap.cohort import (
     RoundSettings,
     sum_global_updates,
     train_cohort,
 )
 from fedrec.algorithms.fedrap.curriculum import round_learning_rates, round_weights
-from fedrec.algorithms.fedrap.evaluate import cohort_ranks
+from fedrec.algorithms.fedrap.evaluate import cohort_scores
 from fedrec.algorithms.fedrap.samples import build_round_samples
+from fedrec.algorithms.fedrap.upload import as_user_updates, client_uploads
 from fedrec.algorithms.participation import cohorts, participants
-from fedrec.algorithms.ranks import collect_ranks
+from fedrec.algorithms.ranks import collect_ranks, rank_held_out
+from fedrec.attack.exposure import target_ranks
+from fedrec.attack.poison import boost_factor, target_item
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
 from fedrec.state.budget import cohort_size
 from fedrec.state.store import ClientStateStore
+from fedrec.wire import TARGET_RANK
 
 ITEM_GLOBAL = "item-global"
 
@@ -55,17 +60,32 @@ def train_node(
     item_global: torch.Tensor,
     cfg: ExperimentConfig,
     server_round: int,
+    options: TrainOptions = DEFAULT_OPTIONS,
 ) -> NodeUpdate:
-    """Train this round's participants among ``hosted`` and return their contribution."""
+    """Train this round's participants among ``hosted`` and return their contribution.
+
+    The contribution is ``Σ_u w_u C_u`` over the participants' uploads (see
+    :mod:`fedrec.algorithms.fedrap.upload`), each upload's size, and with
+    ``options.per_user`` the uploads themselves.
+    """
     start = time.perf_counter()
     users, dropped = participants(hosted, split.n_users, cfg, server_round)
     lam, mu = round_weights(cfg.fedrap, server_round)
     lr_head, lr_emb = round_learning_rates(cfg.fedrap, server_round)
     keys = (cfg.seed, server_round)
-    settings = RoundSettings(lam=lam, mu=mu, lr_head=lr_head, lr_embedding=lr_emb, keys=keys)
+    settings = RoundSettings(
+        lam=lam,
+        mu=mu,
+        lr_head=lr_head,
+        lr_embedding=lr_emb,
+        keys=keys,
+        proximal_mu=options.proximal_mu,
+    )
     total = torch.zeros_like(item_global)
     weight_sum = loss_sum = 0.0
-    examples = epochs = 0
+    examples = epochs = upload_bytes = 0
+    per_user: list[UserUpdates] = []
+    boost = boost_factor(cfg.attack, split.n_users, split.n_fake)
     fed = cfg.federation
     for cohort in training_cohorts(split, users, cfg):
         samples = build_round_samples(split, cohort, cfg.protocol, cfg.fedrap.num_negatives, keys)
@@ -73,9 +93,14 @@ def train_node(
         state = store.touched(cohort, row_user, row_item)
         update = train_cohort(state, item_global, samples, cfg.fedrap, settings, fed.kernel)
         store.update(cohort, row_user, row_item, state, update.untouched_scale)
+        update = client_uploads(update, item_global, cohort, split, options, boost)
         counts = samples.user_count.to(item_global.dtype)
         weights = counts if fed.aggregation == "weighted" else torch.ones_like(counts)
         total += sum_global_updates(item_global, update, weights)
+        uploads = as_user_updates(update, weights)
+        upload_bytes += int(uploads.upload_nbytes().sum())
+        if options.per_user:
+            per_user.append(uploads)
         weight_sum += float(weights.sum())
         examples += int(counts.sum())
         loss_sum += float(update.loss.sum())
@@ -89,6 +114,8 @@ def train_node(
         loss_sum=loss_sum,
         epochs_sum=epochs,
         train_seconds=time.perf_counter() - start,
+        users=UserUpdates.concat(per_user, item_global.shape[1]) if options.per_user else None,
+        upload_bytes=upload_bytes,
     )
 
 
@@ -99,9 +126,19 @@ def evaluate_node(
     item_global: torch.Tensor,
     cfg: ExperimentConfig,
 ) -> dict[str, IntArray]:
-    """Return per-user ranks of the held-out items (``RANK_KEYS``), plus ``users``."""
+    """Return per-user ranks of the held-out items (``RANK_KEYS``), plus ``users``.
 
+    Under an attack setting (``attack.kind`` not ``none``) also the rank of the target item
+    among each user's unseen items (``TARGET_RANK``), from which the server computes exposure.
+    """
+    target = target_item(split, cfg.attack, cfg.seed) if cfg.attack.kind != "none" else -1
+
+    @torch.no_grad()
     def rank(cohort: IntArray) -> dict[str, torch.Tensor]:
-        return cohort_ranks(store.load(cohort), item_global, split, cohort, cfg.eval.score)
+        scores = cohort_scores(store.load(cohort), item_global, cfg.eval.score)
+        ranks = rank_held_out(scores, split, cohort)
+        if target >= 0:
+            ranks[TARGET_RANK] = target_ranks(scores, split, cohort, target)
+        return ranks
 
     return collect_ranks(users, cohort_size(split, cfg), rank)

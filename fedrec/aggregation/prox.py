@@ -1,0 +1,87 @@
+"""The L1 proximal step that makes the global item view sparse, with exact zeros.
+
+``prox_τ(x) = sign(x) · max(|x| − τ, 0)`` is the proximal operator of ``τ‖x‖₁``: entries within
+``τ`` of zero become exactly zero, the others shrink by ``τ``. With a target density ρ the round's
+``τ`` is the smallest that leaves at most ``ρ`` of the entries non-zero (the magnitude of the
+``⌊ρ·size⌋ + 1``-th largest entry), never below the fixed threshold. ``hard`` thresholding
+(keep the surviving entries unshrunk) is offered for comparison.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Sparsified:
+    """A soft-thresholded matrix and the threshold that was used."""
+
+    matrix: np.ndarray
+    threshold: float
+
+
+def soft_threshold(matrix: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """Return ``sign(x) · max(|x| − threshold, 0)`` elementwise (float32).
+
+    ``threshold`` is a scalar or broadcasts against ``matrix`` (e.g. one per row).
+    """
+    tau = np.asarray(threshold, dtype=np.float32)
+    shrunk = np.maximum(np.abs(matrix) - tau, 0, dtype=np.float32)
+    out: np.ndarray = np.copysign(shrunk, matrix).astype(np.float32, copy=False)
+    return out
+
+
+def hard_threshold(matrix: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """Return ``x`` where ``|x| > threshold`` and 0 elsewhere (no shrinkage; float32).
+
+    The projection onto matrices with at most that many non-zeros (iterative hard
+    thresholding), for comparison with the L1 proximal step.
+    """
+    tau = np.asarray(threshold, dtype=np.float32)
+    out: np.ndarray = np.where(np.abs(matrix) > tau, matrix, 0).astype(np.float32, copy=False)
+    return out
+
+
+#: ``sparsity.shrink`` names to thresholding functions.
+SHRINKS = {"soft": soft_threshold, "hard": hard_threshold}
+
+
+def threshold_for_density(matrix: np.ndarray, target: float) -> float:
+    """Return the smallest τ for which ``soft_threshold(matrix, τ)`` has density ≤ ``target``."""
+    keep = int(np.floor(target * matrix.size))
+    if keep >= matrix.size:
+        return 0.0
+    magnitudes = np.abs(matrix).ravel()
+    # Entries with |x| ≤ τ vanish: τ = the (keep + 1)-th largest magnitude keeps at most `keep`.
+    return float(np.partition(magnitudes, matrix.size - keep - 1)[matrix.size - keep - 1])
+
+
+def per_user_thresholds(
+    values: np.ndarray, offsets: np.ndarray, threshold: float, target: float
+) -> np.ndarray:
+    """Return one threshold per row of ``values``: its user's, each user choosing its own.
+
+    A user's threshold is the smallest τ ≥ ``threshold`` that leaves at most ``target`` of its
+    entries non-zero; user ``u`` owns rows ``offsets[u]:offsets[u + 1]``.
+    """
+    per_user = np.full(len(offsets) - 1, threshold)
+    if target < 1:
+        for u, (lo, hi) in enumerate(itertools.pairwise(offsets)):
+            per_user[u] = max(threshold, threshold_for_density(values[lo:hi], target))
+    return np.repeat(per_user, np.diff(offsets))
+
+
+def sparsify(
+    matrix: np.ndarray, threshold: float, target_density: float, shrink: str = "soft"
+) -> Sparsified:
+    """Threshold ``matrix`` by ``threshold``, raised as needed to reach ``target_density``.
+
+    ``shrink`` is ``"soft"`` (the L1 proximal step) or ``"hard"`` (see :data:`SHRINKS`).
+    """
+    tau = max(threshold, threshold_for_density(matrix, target_density))
+    if tau <= 0:
+        return Sparsified(matrix.astype(np.float32, copy=False), 0.0)
+    return Sparsified(SHRINKS[shrink](matrix, tau), tau)

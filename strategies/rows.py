@@ -1,0 +1,211 @@
+"""The Flower strategy for sparse row updates, composed with one aggregation rule.
+
+Each round it sends the global arrays encoded dense or sparse, whichever is smaller
+(:mod:`fedrec.aggregation.codec`), asks the nodes for node sums or per-user sparse updates as
+the rule needs (:mod:`strategies.rules`), drops unusable replies and users with a logged reason
+(:mod:`strategies.replies`), applies the rule, and soft-thresholds the 2-D arrays
+(:mod:`fedrec.aggregation.prox`). Evaluation pools per-user ranks, leaves fake users out and
+reports the attack target's exposure. The rule is a separate object, so wrappers (logging,
+differential privacy) can wrap this strategy as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg
+
+from fedrec import wire
+from fedrec.aggregation.codec import density, encode_arrays
+from fedrec.aggregation.prox import sparsify
+from fedrec.aggregation.rules import weighted_mean
+from fedrec.aggregation.updates import UserUpdates
+from fedrec.attack.exposure import exposure
+from fedrec.config.strategy import SparsityConfig
+from fedrec.metrics import summarise_ranks
+from strategies.global_mean import GlobalMean
+from strategies.replies import Collected, collect
+from strategies.rules import RoundInputs, Rule
+
+log = logging.getLogger(__name__)
+
+#: Node statistics that add up over replies.
+_SUMMED = (
+    wire.WEIGHT_SUM,
+    wire.NUM_USERS,
+    wire.NUM_EXAMPLES,
+    wire.NUM_DROPPED,
+    wire.LOSS_SUM,
+    wire.EPOCHS_SUM,
+    wire.UPLOAD_BYTES,
+)
+
+
+@dataclass(frozen=True)
+class StrategySettings:
+    """What the strategy needs besides its rule.
+
+    Attributes
+    ----------
+    num_nodes : int
+        Nodes of the federation (all are contacted every round).
+    top_k : int
+        Cut-off of HR/NDCG and of the target's exposure.
+    sparsity : SparsityConfig
+        The L1 proximal step on 2-D global arrays.
+    n_real_users : int or None
+        Users with an id at or above this are fake and left out of evaluation metrics.
+    """
+
+    num_nodes: int
+    top_k: int = 10
+    sparsity: SparsityConfig = field(default_factory=SparsityConfig)
+    n_real_users: int | None = None
+
+
+class RowStrategy(GlobalMean):
+    """A Flower strategy over sparse row updates; ``rule`` decides the aggregation.
+
+    Parameters
+    ----------
+    rule : Rule
+        The aggregation rule (FedAvg, FedMedian, Krum, ...).
+    settings : StrategySettings
+        Federation size, metrics cut-off, sparsity and fake users.
+    """
+
+    def __init__(self, rule: Rule, settings: StrategySettings) -> None:
+        super().__init__(settings.num_nodes, settings.top_k)
+        self.rule, self.settings = rule, settings
+        self.current: dict[str, np.ndarray] = {}
+        self.threshold = 0.0  # the last server-side threshold; clients prox their uploads by it
+        self.download_bytes = 0  # one client's download, as serialised
+        self.dense_bytes = 0  # the same arrays sent dense
+
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        """Send the encoded global arrays and what training must do this round."""
+        self.current = {k: a.numpy() for k, a in arrays.items()}
+        encoded = _encoded(self.current)
+        self.download_bytes, self.dense_bytes = encoded.count_bytes(), arrays.count_bytes()
+        config[wire.PER_USER] = self.rule.needs_users
+        sparsity = self.settings.sparsity
+        config[wire.UPLOAD_THRESHOLD] = self.threshold if sparsity.client_prox else 0.0
+        config[wire.UPLOAD_DENSITY] = sparsity.upload_density if sparsity.client_prox else 1.0
+        config[wire.PROXIMAL_MU] = self.rule.proximal_mu
+        return FedAvg.configure_train(self, server_round, encoded, config, grid)
+
+    def configure_evaluate(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        """Send the encoded global arrays for evaluation."""
+        encoded = _encoded({k: a.numpy() for k, a in arrays.items()})
+        return FedAvg.configure_evaluate(self, server_round, encoded, config, grid)
+
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Apply the rule to the valid replies, then the proximal step."""
+        shapes = {k: tuple(v.shape) for k, v in self.current.items()}
+        got = collect(list(replies), shapes)
+        for reason in got.rejected:
+            log.warning("dropping %s", reason)
+        self.rejected = got.rejected
+        stats, slowest = _stats(got.messages)
+        inputs = _inputs(got, self.current, stats[wire.WEIGHT_SUM])
+        if inputs is None:
+            return None, None
+        new = {k: self.rule.aggregate(k, v, inputs) for k, v in self.current.items()}
+        extra = self._sparsify(new)
+        metrics = self._train_metrics(stats, slowest)
+        for key, value in extra.items():
+            metrics[key] = value
+        metrics[wire.UPLOAD_BYTES] = int(stats[wire.UPLOAD_BYTES])
+        return ArrayRecord({k: Array(v) for k, v in new.items()}), metrics
+
+    def _sparsify(self, new: dict[str, np.ndarray]) -> dict[str, float]:
+        sp, out = self.settings.sparsity, {}
+        for name, value in new.items():
+            if value.ndim != 2:
+                continue
+            if sp.threshold > 0 or sp.target_density < 1:
+                result = sparsify(value, sp.threshold, sp.target_density, sp.shrink)
+                new[name], self.threshold = result.matrix, result.threshold
+            out["density"] = density(new[name])
+            out["threshold"] = self.threshold
+        return out
+
+    def aggregate_evaluate(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> MetricRecord | None:
+        """Pool per-user ranks of the real users; HR/NDCG@K and the target's exposure."""
+        parts: dict[str, list[np.ndarray]] = {}
+        for msg in replies:
+            if msg.has_error():
+                log.warning(
+                    "evaluation failed on node %s: %s", msg.metadata.src_node_id, msg.error.reason
+                )
+                continue
+            for key, array in msg.content.array_records[wire.ARRAYS].items():
+                parts.setdefault(key, []).append(array.numpy())
+        if not parts.get(wire.USERS):
+            return None
+        pooled = {key: np.concatenate(chunks) for key, chunks in parts.items()}
+        real = self.settings.n_real_users
+        if real is not None:
+            keep = pooled[wire.USERS] < real
+            pooled = {key: value[keep] for key, value in pooled.items()}
+        self.last_ranks = pooled
+        ranks = {k: pooled[k] for k in wire.RANK_KEYS}
+        metrics: dict[str, Any] = dict(summarise_ranks(ranks, self.top_k))
+        if wire.TARGET_RANK in pooled:
+            metrics[f"target_exposure{self.top_k}"] = exposure(pooled[wire.TARGET_RANK], self.top_k)
+        return MetricRecord(metrics)
+
+    def state(self) -> dict[str, Any]:
+        """Return what a checkpoint must keep: the rule's state and the last threshold."""
+        return {"rule": self.rule.state(), "threshold": self.threshold}
+
+    def load_state(self, state: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
+        """Restore :meth:`state` (an empty state is a fresh start)."""
+        self.rule.load_state(state.get("rule", {}), shapes)
+        self.threshold = float(state.get("threshold", 0.0))
+
+
+def _encoded(arrays: dict[str, np.ndarray]) -> ArrayRecord:
+    parts = encode_arrays(arrays)
+    return ArrayRecord({k: Array(np.ascontiguousarray(v)) for k, v in parts.items()})
+
+
+def _stats(messages: list[Message]) -> tuple[dict[str, float], float]:
+    stats = dict.fromkeys(_SUMMED, 0.0)
+    slowest = 0.0
+    for msg in messages:
+        metrics = msg.content.metric_records[wire.METRICS]
+        for key in stats:
+            stats[key] += wire.scalar(metrics.get(key, 0.0))
+        slowest = max(slowest, wire.scalar(metrics.get(wire.TRAIN_SECONDS, 0.0)))
+    return stats, slowest
+
+
+def _inputs(got: Collected, current: dict[str, np.ndarray], weight: float) -> RoundInputs | None:
+    """Return the users' mean (from node sums, exactly as GlobalMean, or per-user updates)."""
+    if got.totals:
+        if weight <= 0:
+            return None
+        mean = {k: (v / weight).astype(np.float32) for k, v in got.totals.items()}
+        return RoundInputs(mean=mean, users={})
+    users = {
+        name: UserUpdates.concat(parts, current[name].shape[1]) for name, parts in got.users.items()
+    }
+    if not users or any(u.n_users == 0 or u.weights.sum() <= 0 for u in users.values()):
+        return None
+    mean = {name: weighted_mean(u, current[name]) for name, u in users.items()}
+    return RoundInputs(mean=mean, users=users)

@@ -1,0 +1,46 @@
+"""The L1 proximal step: exact zeros and the target density."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fedrec.aggregation.prox import soft_threshold, sparsify
+
+
+def test_soft_threshold_zeroes_small_entries_and_shrinks_the_rest():
+    x = np.array([-2.0, -0.5, 0.0, 0.3, 1.5], dtype=np.float32)
+    np.testing.assert_allclose(soft_threshold(x, 0.5), [-1.5, 0.0, 0.0, 0.0, 1.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(target=st.floats(0.0, 1.0), seed=st.integers(0, 1000))
+def test_target_density_is_reached_with_the_smallest_threshold(target, seed):
+    # Prepare
+    matrix = np.random.default_rng(seed).normal(size=(40, 8)).astype(np.float32)
+    # Execute
+    result = sparsify(matrix, 0.0, target)
+    # Assert: at most the target survives, and a slightly smaller threshold would keep more.
+    assert np.count_nonzero(result.matrix) <= np.floor(target * matrix.size)
+    if result.threshold > 0:
+        looser = soft_threshold(matrix, np.nextafter(np.float32(result.threshold), 0))
+        assert np.count_nonzero(looser) > np.count_nonzero(result.matrix)
+
+
+def test_each_user_reaches_its_upload_density_with_its_own_threshold():
+    # Prepare: two users, 10 and 30 rows of 4 entries.
+    from fedrec.aggregation.prox import per_user_thresholds
+
+    values = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    offsets = np.array([0, 10, 40])
+    # Execute
+    tau = per_user_thresholds(values, offsets, 0.1, 0.25)
+    out = soft_threshold(values, tau[:, None])
+    # Assert
+    assert np.count_nonzero(out[:10]) <= 10 and np.count_nonzero(out[10:]) <= 30
+    assert tau.min() >= 0.1 and len(np.unique(tau)) == 2
+
+
+def test_hard_thresholding_keeps_the_survivors_unshrunk():
+    matrix = np.array([[3.0, -0.2], [0.1, -2.0]], dtype=np.float32)
+    result = sparsify(matrix, 0.0, 0.5, shrink="hard")
+    np.testing.assert_array_equal(result.matrix, [[3.0, 0.0], [0.0, -2.0]])

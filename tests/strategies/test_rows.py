@@ -1,0 +1,147 @@
+"""RowStrategy on hand-made node replies: sums, per-user updates, and unusable updates."""
+
+import logging
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+
+from fedrec import wire
+from fedrec.aggregation.codec import decode_arrays
+from fedrec.aggregation.rules import weighted_mean
+from fedrec.config import load_config
+from strategies import GlobalMean, create_strategy
+from tests.aggregation.test_updates import make_updates
+from tests.strategies.test_global_mean import reply_message
+
+NAME = "item-global"
+N_ITEMS, DIM = 12, 5
+
+
+def _metrics(weight, users):
+    return MetricRecord(
+        {
+            wire.WEIGHT_SUM: float(weight),
+            wire.NUM_USERS: users,
+            wire.NUM_EXAMPLES: 10 * users,
+            wire.LOSS_SUM: 0.5 * users,
+            wire.EPOCHS_SUM: 3 * users,
+            wire.TRAIN_SECONDS: 0.1,
+            wire.UPLOAD_BYTES: 100 * users,
+        }
+    )
+
+
+def _sum_reply(updates, item_global, node_id=7):
+    total = weighted_mean(updates, item_global).astype(np.float64) * updates.weights.sum()
+    arrays = ArrayRecord({wire.SUM_PREFIX + NAME: Array(total.astype(np.float32))})
+    content = RecordDict(
+        {wire.ARRAYS: arrays, wire.METRICS: _metrics(updates.weights.sum(), updates.n_users)}
+    )
+    return reply_message(content, node_id)
+
+
+def _user_reply(updates, node_id=7):
+    prefix = wire.UPDATES_PREFIX + NAME + "."
+    parts = {prefix + k: Array(np.ascontiguousarray(v)) for k, v in updates.to_arrays().items()}
+    metrics = _metrics(updates.weights.sum(), updates.n_users)
+    return reply_message(
+        RecordDict({wire.ARRAYS: ArrayRecord(parts), wire.METRICS: metrics}), node_id
+    )
+
+
+def _strategy(name, *extra):
+    cfg = load_config(overrides=[f"federation.strategy={name}", "federation.num_nodes=2", *extra])
+    strategy = create_strategy(cfg)
+    strategy.current = {
+        NAME: np.random.default_rng(9).normal(size=(N_ITEMS, DIM)).astype(np.float32)
+    }
+    return strategy
+
+
+def test_fedavg_on_node_sums_is_exactly_globalmean():
+    # Prepare
+    strategy = _strategy("fedavg")
+    g = strategy.current[NAME]
+    a, b = make_updates(3, N_ITEMS, DIM, seed=1), make_updates(2, N_ITEMS, DIM, seed=2)
+    replies = [_sum_reply(a, g, 1), _sum_reply(b, g, 2)]
+    reference = GlobalMean(num_nodes=2)
+    reference.expected = {wire.SUM_PREFIX + NAME: (N_ITEMS, DIM)}
+    # Execute
+    arrays, metrics = strategy.aggregate_train(1, replies)
+    expected, _ = reference.aggregate_train(1, replies)
+    # Assert
+    np.testing.assert_array_equal(arrays[NAME].numpy(), expected[NAME].numpy())
+    assert metrics[wire.UPLOAD_BYTES] == 500 and metrics["density"] == 1.0
+
+
+def test_per_user_replies_give_the_same_mean_as_presummed_node_replies():
+    # Prepare: the equivalence that lets linear strategies use node sums.
+    strategy = _strategy("fedavg")
+    g = strategy.current[NAME]
+    a, b = make_updates(3, N_ITEMS, DIM, seed=1), make_updates(4, N_ITEMS, DIM, seed=2)
+    # Execute
+    from_sums, _ = strategy.aggregate_train(1, [_sum_reply(a, g, 1), _sum_reply(b, g, 2)])
+    from_users, _ = strategy.aggregate_train(1, [_user_reply(a, 1), _user_reply(b, 2)])
+    # Assert
+    np.testing.assert_allclose(
+        from_users[NAME].numpy(), from_sums[NAME].numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_user_with_nan_inf_or_a_node_with_the_wrong_shape_is_dropped_and_the_round_completes(
+    caplog,
+):
+    # Prepare
+    strategy = _strategy("fedmedian")
+    good = make_updates(3, N_ITEMS, DIM, seed=1, zero_share=0.0)
+    poisoned = make_updates(3, N_ITEMS, DIM, seed=2, zero_share=0.0)
+    poisoned.values[poisoned.offsets[0]] = np.nan
+    poisoned.scales[1] = np.inf
+    wrong = make_updates(2, N_ITEMS + 5, DIM, seed=3)  # rows beyond the catalogue
+    # Execute
+    with caplog.at_level(logging.WARNING):
+        arrays, metrics = strategy.aggregate_train(
+            1, [_user_reply(good, 1), _user_reply(poisoned, 2), _user_reply(wrong, 3)]
+        )
+    # Assert
+    reasons = " | ".join(strategy.rejected)
+    assert "user 0: non-finite values" in reasons and "user 1: non-finite values" in reasons
+    assert "node 3: undecodable update" in reasons
+    assert "dropping" in caplog.text
+    assert np.isfinite(arrays[NAME].numpy()).all() and metrics["rejected-replies"] == 3
+
+
+def test_the_target_density_is_applied_after_aggregation():
+    # Prepare
+    strategy = _strategy("fedavg", "sparsity.target_density=0.2")
+    g = strategy.current[NAME]
+    # Execute
+    arrays, metrics = strategy.aggregate_train(1, [_sum_reply(make_updates(3, N_ITEMS, DIM), g)])
+    # Assert
+    assert np.count_nonzero(arrays[NAME].numpy()) <= 0.2 * N_ITEMS * DIM
+    assert metrics["density"] <= 0.2 and metrics["threshold"] > 0
+
+
+def test_training_messages_carry_encoded_c_and_what_clients_must_do(monkeypatch):
+    # Prepare: capture what would be put into the messages (Flower's own constructor needs a
+    # running task).
+    from strategies import rows
+
+    monkeypatch.setattr(
+        rows.FedAvg, "configure_train", lambda self, rnd, arrays, config, grid: [(arrays, config)]
+    )
+    strategy = _strategy("fedmedian", "sparsity.upload_density=0.2", "sparsity.target_density=0.1")
+    strategy.threshold = 0.05
+    c = np.random.default_rng(0).normal(size=(200, 16)).astype(np.float32)
+    c[np.abs(c) < 1.5] = 0
+    strategy.current = {NAME: c}
+    # Execute
+    ((arrays, config),) = strategy.configure_train(
+        3, ArrayRecord({NAME: Array(c)}), ConfigRecord({}), None
+    )
+    # Assert
+    assert config[wire.PER_USER] is True and config[wire.UPLOAD_DENSITY] == 0.2
+    assert config[wire.UPLOAD_THRESHOLD] == 0.05 and config[wire.PROXIMAL_MU] == 0.0
+    decoded = decode_arrays({k: a.numpy() for k, a in arrays.items()})
+    np.testing.assert_array_equal(decoded[NAME], c)
+    assert strategy.download_bytes < strategy.dense_bytes
