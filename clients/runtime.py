@@ -22,14 +22,7 @@ from fedrec.data.types import SplitData
 @lru_cache(maxsize=8)
 def split_for(cfg: ExperimentConfig) -> SplitData:
     """Return the configured dataset split, with an attack's fake users (cached per process)."""
-    syn = cfg.data.synthetic
-    spec = SyntheticSpec(
-        n_users=syn.n_users,
-        n_items=syn.n_items,
-        mean_interactions=syn.mean_interactions,
-        popularity_skew=syn.popularity_skew,
-        seed=cfg.seed,
-    )
+    spec = SyntheticSpec.from_config(cfg.data.synthetic, cfg.seed)
     split = load_split(
         cfg.dataset,
         cfg.data.path,

@@ -22,7 +22,8 @@ from fedrec.metrics import summarise_ranks
 
 log = logging.getLogger(__name__)
 
-_SUMMED = (
+#: Node statistics that add up over replies.
+SUMMED = (
     wire.WEIGHT_SUM,
     wire.NUM_USERS,
     wire.NUM_EXAMPLES,
@@ -71,7 +72,7 @@ class GlobalMean(FedAvg):
         """Divide the summed contributions of the valid replies by their summed weights."""
         self.rejected = []
         totals: dict[str, np.ndarray] = {}
-        stats = dict.fromkeys(_SUMMED, 0.0)
+        stats = dict.fromkeys(SUMMED, 0.0)
         slowest = 0.0
         for msg in replies:
             if not self._usable(msg):

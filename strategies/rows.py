@@ -29,22 +29,14 @@ from fedrec.aggregation.updates import UserUpdates
 from fedrec.attack.exposure import exposure
 from fedrec.config.strategy import SparsityConfig
 from fedrec.metrics import summarise_ranks
-from strategies.global_mean import GlobalMean
+from strategies.global_mean import SUMMED, GlobalMean
 from strategies.replies import Collected, collect
 from strategies.rules import RoundInputs, Rule
 
 log = logging.getLogger(__name__)
 
-#: Node statistics that add up over replies.
-_SUMMED = (
-    wire.WEIGHT_SUM,
-    wire.NUM_USERS,
-    wire.NUM_EXAMPLES,
-    wire.NUM_DROPPED,
-    wire.LOSS_SUM,
-    wire.EPOCHS_SUM,
-    wire.UPLOAD_BYTES,
-)
+#: Node statistics that add up over replies: GlobalMean's, and the upload sizes.
+_SUMMED = (*SUMMED, wire.UPLOAD_BYTES)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fedrec.data.csr import offsets
 from fedrec.data.types import FloatArray, IntArray, Interactions
+
+if TYPE_CHECKING:
+    from fedrec.config.schema import SyntheticConfig
 
 MIN_INTERACTIONS = 10
 # Scales user·item affinities (std ~ 1/sqrt(dim)) so that preferences matter next to popularity.
@@ -40,6 +44,17 @@ class SyntheticSpec:
     popularity_skew: float = 1.0
     seed: int = 0
     dim: int = 8
+
+    @classmethod
+    def from_config(cls, syn: SyntheticConfig, seed: int) -> SyntheticSpec:
+        """Return the spec of a config's ``data.synthetic`` section and run seed."""
+        return cls(
+            n_users=syn.n_users,
+            n_items=syn.n_items,
+            mean_interactions=syn.mean_interactions,
+            popularity_skew=syn.popularity_skew,
+            seed=seed,
+        )
 
     def generate(self) -> Interactions:
         """Return the interactions this spec describes."""

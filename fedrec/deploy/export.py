@@ -79,12 +79,4 @@ def read_labels(path: Path) -> dict[int, str]:
 def _raw(cfg: ExperimentConfig) -> Interactions:
     if cfg.dataset != "synthetic":
         return get_dataset(cfg.dataset).loader(cfg.data.path)
-    syn = cfg.data.synthetic
-    spec = SyntheticSpec(
-        n_users=syn.n_users,
-        n_items=syn.n_items,
-        mean_interactions=syn.mean_interactions,
-        popularity_skew=syn.popularity_skew,
-        seed=cfg.seed,
-    )
-    return spec.generate()
+    return SyntheticSpec.from_config(cfg.data.synthetic, cfg.seed).generate()
