@@ -20,6 +20,7 @@ Aggregation = Literal["mean", "weighted"]
 Score = Literal["logit", "probability"]
 Variant = Literal["full", "global_only", "local_only"]
 Kernel = Literal["auto", "eager", "compiled"]
+StatePrecision = Literal["float32", "float16"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class FederationConfig:
     cohort_size: int = 0
     cohort_memory_mb: int = 1024
     state_memory_mb: int = 8192
+    state_precision: StatePrecision = "float32"
     ray_address: str = ""
     kernel: Kernel = "auto"
 

@@ -67,7 +67,8 @@ class FedRAP:
         hosted = (int(node.hosted[0]), int(node.hosted[-1]) + 1) if len(node.hosted) else (0, 0)
         fed = self.cfg.fedrap
         key = (node.split.n_items, fed.dim, self.cfg.seed, fed.variant)
-        return _open_store(str(node.state_dir), hosted, key)
+        precision = self.cfg.federation.state_precision
+        return _open_store(str(node.state_dir), hosted, key, precision)
 
 
 @lru_cache(maxsize=4)
@@ -77,8 +78,11 @@ def _initial(n_items: int, dim: int, seed: int, variant: str) -> InitialState:
 
 @lru_cache(maxsize=64)
 def _open_store(
-    folder: str, hosted: tuple[int, int], key: tuple[int, int, int]
+    folder: str,
+    hosted: tuple[int, int],
+    key: tuple[int, int, int, str],
+    precision: str = "float32",
 ) -> ClientStateStore:
     """One store per node folder and process: reopening memory maps every message is costly."""
     users = np.arange(*hosted, dtype=np.int64)
-    return ClientStateStore(Path(folder), users, _initial(*key))
+    return ClientStateStore(Path(folder), users, _initial(*key), precision)
