@@ -51,6 +51,7 @@ class FedRAPConfig:
     lr_head: float = 0.5
     lr_embedding: float = 200.0
     local_lr_scale: float = 1.0
+    local_init_std: float = 1.0
     weight_decay: float = 1e-4
     local_epochs: int = 10
     batch_size: int = 2048

@@ -70,7 +70,8 @@ class Device:
         if state is not None:
             return state
         ident = self.identity
-        init = initial_state(ident.n_items, ident.dim, ident.seed, ident.variant)
+        local_std = self.cfg.fedrap.local_init_std
+        init = initial_state(ident.n_items, ident.dim, ident.seed, ident.variant, local_std)
         state = DeviceState(
             identity=ident,
             item_local=init.item_local.numpy(),
