@@ -54,6 +54,9 @@ def ray_backend_config(cfg: ExperimentConfig) -> dict[str, dict[str, object]]:
     if cfg.federation.ray_address:
         init_args["address"] = cfg.federation.ray_address
     else:
+        # Without an address, ray.init joins any cluster a `ray start` left on this machine,
+        # whose workers may run another checkout's code; "local" always starts a fresh one.
+        init_args["address"] = "local"
         init_args["include_dashboard"] = False
     return {
         "client_resources": {"num_cpus": cfg.federation.node_cpus, "num_gpus": 0.0},

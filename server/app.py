@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
@@ -64,7 +65,8 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
 def _place_store(run: RunFolder, cfg: ExperimentConfig) -> StorePlacement:
     """Place the simulated clients' state store (in RAM if it fits) and point the run at it."""
     split = split_for(cfg)
-    size = store_bytes(split.n_users, split.n_items, cfg.fedrap.dim)
+    local_bytes = np.dtype(cfg.federation.state_precision).itemsize
+    size = store_bytes(split.n_users, split.n_items, cfg.fedrap.dim, local_bytes)
     placement = place_store(run.path, run.path.name, size, cfg.federation.state_memory_mb)
     run.state_dir = placement.path
     return placement

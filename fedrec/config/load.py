@@ -123,6 +123,8 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "fedrap.local_epochs": config.fedrap.local_epochs >= 1,
         "fedrap.batch_size": config.fedrap.batch_size >= 1,
         "fedrap.num_negatives": config.fedrap.num_negatives >= 0,
+        "fedrap.local_lr_scale": config.fedrap.local_lr_scale >= 0.0,
+        "fedrap.local_init_std": config.fedrap.local_init_std >= 0.0,
         "eval.top_k": config.eval.top_k >= 1,
         "eval.every": config.eval.every >= 1,
         "sparsity.threshold": config.sparsity.threshold >= 0.0,

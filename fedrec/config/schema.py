@@ -20,6 +20,7 @@ Aggregation = Literal["mean", "weighted"]
 Score = Literal["logit", "probability"]
 Variant = Literal["full", "global_only", "local_only"]
 Kernel = Literal["auto", "eager", "compiled"]
+StatePrecision = Literal["float32", "float16"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class FedRAPConfig:
     dim: int = 32
     lr_head: float = 0.5
     lr_embedding: float = 200.0
+    local_lr_scale: float = 1.0
+    local_init_std: float = 1.0
     weight_decay: float = 1e-4
     local_epochs: int = 10
     batch_size: int = 2048
@@ -77,6 +80,7 @@ class FederationConfig:
     cohort_size: int = 0
     cohort_memory_mb: int = 1024
     state_memory_mb: int = 8192
+    state_precision: StatePrecision = "float32"
     ray_address: str = ""
     kernel: Kernel = "auto"
 

@@ -70,7 +70,8 @@ class Device:
         if state is not None:
             return state
         ident = self.identity
-        init = initial_state(ident.n_items, ident.dim, ident.seed, ident.variant)
+        local_std = self.cfg.fedrap.local_init_std
+        init = initial_state(ident.n_items, ident.dim, ident.seed, ident.variant, local_std)
         state = DeviceState(
             identity=ident,
             item_local=init.item_local.numpy(),
@@ -118,7 +119,7 @@ class Device:
         counts = samples.user_count.to(item_global.dtype)
         weights = counts if self.cfg.federation.aggregation == "weighted" else torch.ones(1)
         contribution = sum_global_updates(item_global, update, weights)
-        _apply(state, touched, float(update.untouched_scale[0]), rows)
+        _apply(state, touched, float(update.local_scale[0]), rows)
         state.item_global = item_global.numpy()
         state.seen = seen_items(split)
         state.trained_round = server_round

@@ -49,10 +49,13 @@ class InitialState:
     head_bias: torch.Tensor
 
 
-def initial_state(n_items: int, dim: int, seed: int, variant: str = "full") -> InitialState:
+def initial_state(
+    n_items: int, dim: int, seed: int, variant: str = "full", local_std: float = 1.0
+) -> InitialState:
     """Draw the shared initial tensors exactly as ``nn.Embedding``/``nn.Linear`` would.
 
     The ablations start their frozen view at zero: D for ``global_only``, C for ``local_only``.
+    ``local_std`` scales D's N(0, 1) draw (``fedrap.local_init_std``; 0 starts D at zero).
     """
     gen = torch.Generator().manual_seed(seed)
     bound = 1.0 / dim**0.5
@@ -60,6 +63,7 @@ def initial_state(n_items: int, dim: int, seed: int, variant: str = "full") -> I
     item_local = torch.randn(n_items, dim, generator=gen)
     head_weight = (torch.rand(dim, generator=gen) * 2 - 1) * bound
     head_bias = (torch.rand(1, generator=gen) * 2 - 1) * bound
+    item_local.mul_(local_std)
     if variant == "global_only":
         item_local.zero_()
     elif variant == "local_only":

@@ -31,9 +31,12 @@ class StorePlacement:
     store_bytes: int
 
 
-def store_bytes(n_users: int, n_items: int, dim: int) -> int:
-    """Return the size of a fully written store: D, its scale, the head, the trained flag."""
-    per_user = n_items * dim * _FLOAT + 8 + dim * _FLOAT + _FLOAT + 1
+def store_bytes(n_users: int, n_items: int, dim: int, local_bytes: int = _FLOAT) -> int:
+    """Return the size of a fully written store: D, its scale, the head, the trained flag.
+
+    ``local_bytes`` is the size of one stored element of D (``federation.state_precision``).
+    """
+    per_user = n_items * dim * local_bytes + 8 + dim * _FLOAT + _FLOAT + 1
     return n_users * per_user
 
 

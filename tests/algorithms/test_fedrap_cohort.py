@@ -30,7 +30,7 @@ def _touched(init, samples):
 
 def _dense_local(init, samples, state, update, user):
     """The user's full D: untouched rows decayed by its scale, touched rows as trained."""
-    dense = init.item_local * update.untouched_scale[user]
+    dense = init.item_local * update.local_scale[user]
     mine = samples.row_user == user
     dense[samples.row_item[mine]] = state.local_rows[mine]
     return dense
@@ -47,16 +47,20 @@ def _per_user_model(init, n_items, dim):
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "tol", "regulariser", "variant", "kernel"),
+    ("batch_size", "tol", "regulariser", "variant", "kernel", "local_lr_scale"),
     [
-        (16, 1e-4, "l1", "full", "eager"),
-        (4096, 0.05, "l2", "full", "eager"),
-        (16, 1e-4, "l1", "global_only", "eager"),
-        (16, 1e-4, "l1", "local_only", "eager"),
-        (16, 1e-4, "l1", "full", "compiled"),  # the fused kernel large cohorts use
+        (16, 1e-4, "l1", "full", "eager", 1.0),
+        (4096, 0.05, "l2", "full", "eager", 1.0),
+        (16, 1e-4, "l1", "global_only", "eager", 1.0),
+        (16, 1e-4, "l1", "local_only", "eager", 1.0),
+        (16, 1e-4, "l1", "full", "compiled", 1.0),  # the fused kernel large cohorts use
+        (16, 1e-4, "l1", "full", "eager", 0.1),  # D slower than C
+        (16, 1e-4, "l2", "full", "compiled", 3.0),  # D faster than C
     ],
 )
-def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, variant, kernel):
+def test_cohort_training_equals_per_user_loop(
+    batch_size, tol, regulariser, variant, kernel, local_lr_scale
+):
     # Prepare: users with several batches per epoch (first case) and early stopping (second).
     split = tiny_split()
     cfg = dataclasses.replace(
@@ -67,6 +71,7 @@ def test_cohort_training_equals_per_user_loop(batch_size, tol, regulariser, vari
         tol=tol,
         regulariser=regulariser,
         variant=variant,
+        local_lr_scale=local_lr_scale,
     )
     init = initial_state(split.n_items, cfg.dim, seed=3, variant=variant)
     lam = LAM if variant == "full" else 0.0  # the ablations have no difference regulariser

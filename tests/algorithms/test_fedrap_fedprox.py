@@ -47,8 +47,10 @@ def test_cohort_fedprox_equals_a_per_user_loop_with_the_proximal_term():
     settings = RoundSettings(LAM, MU, LR_HEAD, LR_EMB, keys=keys, proximal_mu=PROX)
     batches = [batch_index(samples, cfg.batch_size, keys, e) for e in range(cfg.local_epochs)]
     # Execute
-    update = train_cohort(_touched(init, samples), init.item_global, samples, cfg, settings)
-    # Assert: every user's full C (scale × G off its rows, trained rows on them) matches.
+    state = _touched(init, samples)
+    update = train_cohort(state, init.item_global, samples, cfg, settings)
+    # Assert: every user's full C and D (scale × start off its rows, trained rows on them)
+    # match; the proximal pull moves C's untouched rows, never D's.
     for u in range(6):
         model = _per_user_model(init, split.n_items, cfg.dim)
         mask = samples.sample_user == u
@@ -60,3 +62,6 @@ def test_cohort_fedprox_equals_a_per_user_loop_with_the_proximal_term():
         dense = init.item_global * update.untouched_scale[u]
         dense[samples.row_item[mine]] = update.global_rows[mine]
         torch.testing.assert_close(dense, model.item_global.weight.detach(), atol=5e-6, rtol=1e-5)
+        local = init.item_local * update.local_scale[u]
+        local[samples.row_item[mine]] = state.local_rows[mine]
+        torch.testing.assert_close(local, model.item_local.weight.detach(), atol=5e-6, rtol=1e-5)

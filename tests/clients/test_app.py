@@ -42,7 +42,7 @@ def _store(state_dir, partition, partitions, cfg):
     split = split_for(cfg)
     lo, hi = partition * split.n_users // partitions, (partition + 1) * split.n_users // partitions
     folder = f"{state_dir}/node-{partition:04d}-of-{partitions:04d}"
-    key = (split.n_items, cfg.fedrap.dim, cfg.seed, cfg.fedrap.variant)
+    key = (split.n_items, cfg.fedrap.dim, cfg.seed, cfg.fedrap.variant, cfg.fedrap.local_init_std)
     return _open_store(folder, (lo, hi), key)
 
 

@@ -7,8 +7,16 @@ from fedrec.state.private import TouchedState
 from fedrec.state.store import ClientStateStore
 
 
-def _store(path, users=(4, 5, 9)):
-    return ClientStateStore(path, np.array(users), initial_state(n_items=6, dim=3, seed=0))
+def _store(path, users=(4, 5, 9), precision="float32"):
+    init = initial_state(n_items=6, dim=3, seed=0)
+    return ClientStateStore(path, np.array(users), init, precision)
+
+
+def _train_rounds(store, rounds, decay):
+    """Each round user 5 writes row 1 and every other row decays by ``decay``."""
+    for r in range(rounds):
+        rows = TouchedState(torch.full((1, 3), 1.0 + r / 3), torch.ones(1, 3), torch.zeros(1))
+        store.update(np.array([5]), np.array([0]), np.array([1]), rows, torch.tensor([decay]))
 
 
 def test_untrained_users_read_as_the_initial_state(tmp_path):
@@ -45,3 +53,31 @@ def test_store_refuses_users_it_does_not_hold_and_mismatched_files(tmp_path):
         store.load(np.array([3]))
     with pytest.raises(ValueError, match="expected"):
         _store(tmp_path, (1, 2, 3))
+
+
+def test_half_precision_store_matches_float32_within_rounding_and_renormalises(tmp_path):
+    # Prepare: the same history in a float32 and a float16 store, long enough that the float16
+    # store's scale (0.5 per round) must be renormalised several times.
+    exact = _store(tmp_path / "f32")
+    half = _store(tmp_path / "f16", precision="float16")
+    # Execute
+    _train_rounds(exact, 12, 0.5)
+    _train_rounds(half, 12, 0.5)
+    # Assert: half the bytes, values within float16 rounding of a few writes, D' kept small.
+    want = exact.load(np.array([5])).item_local
+    got = half.load(np.array([5])).item_local
+    torch.testing.assert_close(got, want, rtol=4e-3, atol=1e-6)
+    assert half._local.dtype == np.float16 and half._local.nbytes * 2 == exact._local.nbytes
+    assert np.abs(half._local[1]).max() < 16 * np.abs(want.numpy()).max() + 1
+    assert half._scale[1] >= 1 / 16
+
+
+def test_half_precision_store_refuses_values_it_cannot_hold_and_a_changed_precision(tmp_path):
+    store = _store(tmp_path, precision="float16")
+    huge = TouchedState(torch.full((1, 3), 1e6), torch.ones(1, 3), torch.zeros(1))
+    with pytest.raises(OverflowError, match="state_precision"):
+        store.update(np.array([4]), np.array([0]), np.array([0]), huge, torch.tensor([1.0]))
+    with pytest.raises(ValueError, match="expected"):
+        _store(tmp_path, precision="float32")
+    with pytest.raises(ValueError, match="float32 or float16"):
+        _store(tmp_path / "other", precision="int8")

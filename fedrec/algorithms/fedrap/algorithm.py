@@ -41,7 +41,7 @@ class FedRAP:
     def initial_global(self, split: SplitData) -> dict[str, np.ndarray]:
         """Return C of round 1: N(0, 1) as ``nn.Embedding`` initialises it (zero without C)."""
         fed = self.cfg.fedrap
-        init = _initial(split.n_items, fed.dim, self.cfg.seed, fed.variant)
+        init = _initial(split.n_items, fed.dim, self.cfg.seed, fed.variant, fed.local_init_std)
         return {ITEM_GLOBAL: init.item_global.numpy()}
 
     def train_node(
@@ -66,19 +66,23 @@ class FedRAP:
     def _store(self, node: NodeData) -> ClientStateStore:
         hosted = (int(node.hosted[0]), int(node.hosted[-1]) + 1) if len(node.hosted) else (0, 0)
         fed = self.cfg.fedrap
-        key = (node.split.n_items, fed.dim, self.cfg.seed, fed.variant)
-        return _open_store(str(node.state_dir), hosted, key)
+        key = (node.split.n_items, fed.dim, self.cfg.seed, fed.variant, fed.local_init_std)
+        precision = self.cfg.federation.state_precision
+        return _open_store(str(node.state_dir), hosted, key, precision)
 
 
 @lru_cache(maxsize=4)
-def _initial(n_items: int, dim: int, seed: int, variant: str) -> InitialState:
-    return initial_state(n_items, dim, seed, variant)
+def _initial(n_items: int, dim: int, seed: int, variant: str, local_std: float) -> InitialState:
+    return initial_state(n_items, dim, seed, variant, local_std)
 
 
 @lru_cache(maxsize=64)
 def _open_store(
-    folder: str, hosted: tuple[int, int], key: tuple[int, int, int]
+    folder: str,
+    hosted: tuple[int, int],
+    key: tuple[int, int, int, str, float],
+    precision: str = "float32",
 ) -> ClientStateStore:
     """One store per node folder and process: reopening memory maps every message is costly."""
     users = np.arange(*hosted, dtype=np.int64)
-    return ClientStateStore(Path(folder), users, _initial(*key))
+    return ClientStateStore(Path(folder), users, _initial(*key), precision)

@@ -43,6 +43,7 @@ class CohortUpdate:
     row_item: torch.Tensor
     global_rows: torch.Tensor  # (R, dim) the user's local C on its touched rows
     untouched_scale: torch.Tensor  # (U,) factor on C rows the user never touched
+    local_scale: torch.Tensor  # (U,) factor on D rows the user never touched
     loss: torch.Tensor  # (U,) running mean loss, as the reference reports it
     epochs: torch.Tensor  # (U,) epochs run before the early stop
 
@@ -116,6 +117,7 @@ def train_cohort(
     alive = torch.ones(n_users, dtype=torch.bool)
     steps = torch.zeros(n_users)
     scale = torch.ones(n_users)
+    local_scale = torch.ones(n_users)
     loss_sum = torch.zeros(n_users, dtype=torch.float64)
     seen = torch.zeros(n_users, dtype=torch.float64)
     previous = torch.zeros(n_users, dtype=torch.float64)
@@ -130,7 +132,8 @@ def train_cohort(
         for slot in range(int(torch.where(alive, n_batches, 0).max())):
             active = alive & (n_batches > slot)
             hits, pos, counts = table.slot(slot, active, samples.row_user)
-            losses = _step(tables, samples, hits, pos, counts, active, steps, scale, run)
+            scales = scale, local_scale
+            losses = _step(tables, samples, hits, pos, counts, active, steps, scales, run)
             loss_sum += (losses * counts).double()
             seen += counts.double()
             steps += active.float()
@@ -149,6 +152,7 @@ def train_cohort(
         row_item=samples.row_item,
         global_rows=tables.global_rows(),
         untouched_scale=scale,
+        local_scale=local_scale,
         loss=loss_sum / seen.clamp(min=1),
         epochs=epochs,
     )
@@ -191,7 +195,7 @@ def _step(
     counts: torch.Tensor,
     active: torch.Tensor,
     steps: torch.Tensor,
-    scale: torch.Tensor,
+    scales: tuple[torch.Tensor, torch.Tensor],
     run: _StepContext,
 ) -> torch.Tensor:
     """One SGD step of every active user on its current batch; return the users' losses."""
@@ -217,7 +221,9 @@ def _step(
     t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
     t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
     # An untouched row of C is s·G: decay and FedProx's pull μ(sG − G) keep it a multiple of G.
+    scale, local_scale = scales
     scale.mul_(1 - lr_emb * (wd + prox)).add_(lr_emb * prox)
+    local_scale.mul_(1 - run.cfg.local_lr_scale * lr_emb * wd)
     return losses
 
 
@@ -235,7 +241,15 @@ class _StepContext:
         cls, cfg: FedRAPConfig, settings: RoundSettings, rows: int, mode: Kernel
     ) -> _StepContext:
         d_on, c_on = float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
-        values = (settings.lam, settings.mu, cfg.weight_decay, d_on, c_on, settings.proximal_mu)
+        values = (
+            settings.lam,
+            settings.mu,
+            cfg.weight_decay,
+            d_on,
+            c_on,
+            settings.proximal_mu,
+            cfg.local_lr_scale,
+        )
         scalars = StepScalars(*(torch.tensor(v, dtype=torch.float32) for v in values))
         return cls(cfg, settings, scalars, step_for(rows, mode))
 

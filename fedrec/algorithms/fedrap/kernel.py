@@ -36,6 +36,7 @@ class StepScalars(NamedTuple):
     d_on: torch.Tensor  # 1.0 when D is trained, else 0.0 (it stays at its zero start)
     c_on: torch.Tensor  # the same for C
     prox: torch.Tensor  # FedProx's μ: μ/2 · ‖C − G‖² in the loss (used only with an anchor)
+    rho: torch.Tensor  # D's learning rate as a multiple of C's (``fedrap.local_lr_scale``)
 
 
 def sgd_rows(
@@ -86,9 +87,11 @@ def sgd_rows(
     -----
     The BCE gradient reproduces torch's ``binary_cross_entropy`` backward, including its
     ``max(p(1 − p), 1e-12)`` guard. With ``c`` the row's weight in its user's means over batch
-    and dimensions, ``s = sign(C)`` (or ``2C``) and ``g`` the logit gradient, SGD with weight decay
-    ω is ``E ← (1 − ηω)E − η(a_D + a_C)g·w − ηa_Cμc·s`` and
-    ``F ← (1 − ηω + 4ηa_Da_Cλc)F + η(a_C − a_D)g·w + ηa_Cμc·s``.
+    and dimensions, ``s = sign(C)`` (or ``2C``), ``g`` the logit gradient, weight decay ω and the
+    learning rates ``η_D = ρη`` and ``η_C = η``, SGD moves
+    ``D ← (1 − η_Dω)D − η_D a_D g·w + 2η_D a_D a_C λc·F`` and
+    ``C ← (1 − η_Cω)C − η_C a_C g·w − η_C a_C μc·s − 2η_C a_D a_C λc·F``; ``E = D + C`` and
+    ``F = D − C`` follow by adding and subtracting (with ρ = 1 the mixed terms vanish).
     """
     dim = sums.shape[1]
     head = weight[row_user]
@@ -110,12 +113,17 @@ def sgd_rows(
     loss = torch.zeros_like(bias).index_add_(0, row_user, row_loss)
     g_weight = torch.zeros_like(weight).index_add_(0, row_user, g_logit[:, None] * sums)
     g_bias = torch.zeros_like(bias).index_add_(0, row_user, g_logit)
-    keep = (1 - lr_row * k.weight_decay)[:, None]
+    keep_c = 1 - lr_row * k.weight_decay
+    keep_d = 1 - k.rho * lr_row * k.weight_decay
+    keep, mix = ((keep_d + keep_c) / 2)[:, None], ((keep_d - keep_c) / 2)[:, None]
     g_head = (lr_row * g_logit)[:, None] * head
     l1_step = (k.c_on * k.mu * lr_row * coef)[:, None] * reg_grad
-    attract = (4 * k.d_on * k.c_on * k.lam * lr_row * coef)[:, None]
-    new_sums = keep * sums - (k.d_on + k.c_on) * g_head - l1_step
-    new_gaps = (keep + attract) * gaps + (k.c_on - k.d_on) * g_head + l1_step
+    push = 2 * k.d_on * k.c_on * k.lam * lr_row * coef  # C's step along F; D's is ρ times it
+    a_d = k.rho * k.d_on
+    new_sums = keep * sums + (mix + ((k.rho - 1) * push)[:, None]) * gaps
+    new_sums = new_sums - (a_d + k.c_on) * g_head - l1_step
+    new_gaps = mix * sums + (keep + ((k.rho + 1) * push)[:, None]) * gaps
+    new_gaps = new_gaps + (k.c_on - a_d) * g_head + l1_step
     if anchor is not None:  # C moves by −ημ(C − G): E = D + C with it, F = D − C against it
         pull = (lr_row * k.prox)[:, None] * (0.5 * twice_c - anchor)
         new_sums = new_sums - pull

@@ -92,7 +92,7 @@ def train_node(
         row_user, row_item = samples.row_user.numpy(), samples.row_item.numpy()
         state = store.touched(cohort, row_user, row_item)
         update = train_cohort(state, item_global, samples, cfg.fedrap, settings, fed.kernel)
-        store.update(cohort, row_user, row_item, state, update.untouched_scale)
+        store.update(cohort, row_user, row_item, state, update.local_scale)
         update = client_uploads(update, item_global, cohort, split, options, boost)
         counts = samples.user_count.to(item_global.dtype)
         weights = counts if fed.aggregation == "weighted" else torch.ones_like(counts)

@@ -63,7 +63,8 @@ def train_user(
     lam, mu, lr_head, lr_emb = weights
     groups = [{"params": list(model.head.parameters()), "lr": lr_head}]
     if cfg.variant != "global_only":
-        groups.append({"params": list(model.item_local.parameters()), "lr": lr_emb})
+        local_lr = lr_emb * cfg.local_lr_scale
+        groups.append({"params": list(model.item_local.parameters()), "lr": local_lr})
     if cfg.variant != "local_only":
         groups.append({"params": list(model.item_global.parameters()), "lr": lr_emb})
     optimizer = torch.optim.SGD(groups, weight_decay=cfg.weight_decay)

@@ -1,0 +1,16 @@
+"""``fedrec run``'s Ray settings."""
+
+from fedrec.cli import ray_backend_config
+from fedrec.config import load_config
+
+
+def test_a_run_without_an_address_starts_its_own_ray_and_one_with_it_joins_that_cluster():
+    # Prepare
+    alone = load_config(None, [])
+    joined = load_config(None, ["federation.ray_address=127.0.0.1:6379"])
+    # Execute
+    alone_args = ray_backend_config(alone)["init_args"]
+    joined_args = ray_backend_config(joined)["init_args"]
+    # Assert: "local" keeps ray.init from joining a cluster some `ray start` left running.
+    assert alone_args["address"] == "local"
+    assert joined_args["address"] == "127.0.0.1:6379"
