@@ -27,6 +27,8 @@ from opacus.accountants import RDPAccountant
 from fedrec.aggregation.updates import UserUpdates
 from fedrec.config.client_dp import ClientDPConfig
 
+_CHUNK_BYTES = 64 * 2**20
+
 
 def update_norms(updates: UserUpdates, item_global: np.ndarray) -> np.ndarray:
     """Return ``‖C_u − G‖`` (Frobenius, over every row) of every user, shape ``(U,)``."""
@@ -77,11 +79,18 @@ def noisy_dense(
 ) -> UserUpdates:
     """Return every user's full ``C_u + N(0, std²)`` as an upload of every row (local DP)."""
     n_items, dim = item_global.shape
-    full = updates.dense(item_global) + rng.normal(0.0, std, (updates.n_users, n_items, dim))
+    values = np.empty((updates.n_users * n_items, dim), dtype=np.float32)
+    step = max(1, _CHUNK_BYTES // (n_items * dim * 8))  # users per chunk: bounded memory
+    for lo in range(0, updates.n_users, step):
+        part = updates.select(
+            (np.arange(updates.n_users) >= lo) & (np.arange(updates.n_users) < lo + step)
+        )
+        full = part.dense(item_global) + rng.normal(0.0, std, (part.n_users, n_items, dim))
+        values[lo * n_items : (lo + part.n_users) * n_items] = full.reshape(-1, dim)
     return UserUpdates(
         offsets=np.arange(updates.n_users + 1, dtype=np.int64) * n_items,
         rows=np.tile(np.arange(n_items, dtype=np.int64), updates.n_users),
-        values=full.reshape(-1, dim).astype(np.float32),
+        values=values,
         scales=np.ones(updates.n_users),
         weights=updates.weights,
     )

@@ -59,6 +59,17 @@ def test_each_row_mitigation_lowers_the_attack_auc(tmp_path, leakage):
     assert mitigated["rows_per_upload_mean"] > plain["rows_per_upload_mean"]
 
 
+def test_dense_upload_alone_hides_little_from_the_attack(tmp_path):
+    # Prepare
+    plain = _audit(tmp_path, LeakageConfig())
+    # Execute
+    dense = _audit(tmp_path, LeakageConfig(mitigation="dense"))
+    # Assert: untouched rows do not move, so the trained rows still stand out
+    assert dense["membership_auc"] <= plain["membership_auc"]
+    assert dense["membership_auc"] > 0.9
+    assert dense["rows_per_upload_mean"] == 120
+
+
 def test_local_dp_noise_brings_the_attack_down_to_chance(tmp_path):
     # Prepare: a tight bound and σ = 1 on every entry of the (now dense) upload
     options = dataclasses.replace(RECORD, dp_clip_norm=1.0, dp_noise_std=1.0)
