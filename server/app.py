@@ -65,7 +65,7 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
 
 def _client_dp_summary(cfg: ExperimentConfig, rounds: int) -> dict[str, object]:
     """ε of client-level DP (Opacus RDP) for the run's sampling rate and rounds."""
-    if cfg.client_dp.mode == "off" or cfg.deployment.enabled:
+    if cfg.client_dp.mode == "none" or cfg.deployment.enabled:
         return {}
     population = split_for(cfg).n_users
     fed = cfg.federation

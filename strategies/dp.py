@@ -55,7 +55,7 @@ class ClientLevelDP:
     Raises
     ------
     ValueError
-        If the mode is off, or the combination has no valid calibration.
+        If the mode is none, or the combination has no valid calibration.
     """
 
     def __init__(self, inner: Rule, cfg: ClientDPConfig, expected: float, seed: int) -> None:
@@ -106,8 +106,8 @@ class ClientLevelDP:
 
 
 def _check(inner: Rule, cfg: ClientDPConfig, expected: float) -> None:
-    if cfg.mode == "off":
-        raise ValueError("client_dp.mode is off: there is nothing to wrap")
+    if cfg.mode == "none":
+        raise ValueError("client_dp.mode is none: there is nothing to wrap")
     if expected <= 0:
         raise ValueError("client-level DP needs at least one expected client per round")
     if cfg.mode == "local" and cfg.clipping == "adaptive":
@@ -126,7 +126,7 @@ def _check(inner: Rule, cfg: ClientDPConfig, expected: float) -> None:
 
 
 def with_client_dp(rule: Rule, cfg: ExperimentConfig, population: int) -> Rule:
-    """Return ``rule`` wrapped as ``cfg.client_dp`` asks (unchanged when off).
+    """Return ``rule`` wrapped as ``cfg.client_dp`` asks (unchanged when ``none``).
 
     Raises
     ------
@@ -134,7 +134,7 @@ def with_client_dp(rule: Rule, cfg: ExperimentConfig, population: int) -> Rule:
         If DP is on with example-weighted aggregation (a user's weight would scale its bound).
     """
     dp = cfg.client_dp
-    if dp.mode == "off":
+    if dp.mode == "none":
         return rule
     if cfg.federation.aggregation != "mean":
         raise ValueError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ClientDPMode = Literal["off", "central", "local"]
+ClientDPMode = Literal["none", "central", "local"]
 Clipping = Literal["fixed", "adaptive"]
 Mitigation = Literal["touched", "decoys", "fixed", "dense"]
 
@@ -21,7 +21,7 @@ class ClientDPConfig:
 
     Attributes
     ----------
-    mode : {"off", "central", "local"}
+    mode : {"none", "central", "local"}
         ``central``: the server clips every client's update ``Δ_u = C_u − G`` to ``clip_norm``
         and adds ``N(0, σ²S²)`` to their sum; ``local``: each client clips and noises its own
         update before upload.
@@ -42,7 +42,7 @@ class ClientDPConfig:
         δ at which ε is reported.
     """
 
-    mode: ClientDPMode = "off"
+    mode: ClientDPMode = "none"
     clipping: Clipping = "fixed"
     noise_multiplier: float = 1.0
     clip_norm: float = 1.0

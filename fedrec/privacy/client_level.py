@@ -158,13 +158,13 @@ def expected_clients(clients_per_round: int, participation: float, population: i
 def client_dp_summary(
     cfg: ClientDPConfig, rounds: int, expected: float, population: int
 ) -> dict[str, Any]:
-    """Return the ``client_dp`` entry of ``summary.json`` (empty when off).
+    """Return the ``client_dp`` entry of ``summary.json`` (empty when mode is none).
 
     Central mode: Poisson-style subsampling at rate ``expected / population`` amplifies privacy
     (the server's noise hides whether a client took part). Local mode: the server sees who
     uploads, so no amplification: rate 1, one release per round.
     """
-    if cfg.mode == "off":
+    if cfg.mode == "none":
         return {}
     rate = expected / population if cfg.mode == "central" else 1.0
     eps = client_level_epsilon(cfg.noise_multiplier, rate, rounds, cfg.delta)
