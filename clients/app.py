@@ -80,6 +80,9 @@ def _train_options(config: ConfigRecord) -> TrainOptions:
         upload_threshold=wire.scalar(config.get(wire.UPLOAD_THRESHOLD, 0.0)),
         upload_density=wire.scalar(config.get(wire.UPLOAD_DENSITY, 1.0)),
         proximal_mu=wire.scalar(config.get(wire.PROXIMAL_MU, 0.0)),
+        dp_clip_norm=wire.scalar(config.get(wire.DP_CLIP_NORM, 0.0)),
+        dp_noise_std=wire.scalar(config.get(wire.DP_NOISE_STD, 0.0)),
+        record_users=bool(config.get(wire.RECORD_UPLOADS, False)),
     )
 
 
@@ -89,6 +92,8 @@ def _train_arrays(result: NodeUpdate) -> ArrayRecord:
         return ArrayRecord({wire.SUM_PREFIX + k: Array(v.numpy()) for k, v in result.sums.items()})
     (name,) = result.sums  # per-user updates exist for an algorithm with one global matrix
     parts = result.users.to_arrays()
+    if result.user_ids is not None:
+        parts[wire.USER_IDS] = result.user_ids.astype(np.int64)
     prefix = wire.UPDATES_PREFIX + name + SEP
     return ArrayRecord({prefix + k: Array(np.ascontiguousarray(v)) for k, v in parts.items()})
 

@@ -142,6 +142,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from clients.runtime import split_for
+    from fedrec.audit import audit_run
+
+    cfg = load_config(args.run / "config.yaml")
+    report = audit_run(args.run, split_for(cfg), cfg.eval.top_k)
+    print(json.dumps(report, indent=2, sort_keys=True))
+    print(f"written: {args.run / 'audit.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``fedrec`` command."""
     parser = argparse.ArgumentParser(prog="fedrec", description=__doc__)
@@ -162,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/compare.py)")
     compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     compare.set_defaults(func=_cmd_compare)
+    audit = sub.add_parser("audit", help="leakage audit of a run's recorded uploads")
+    audit.add_argument("run", type=Path, help="run folder (run with leakage.record_round=N)")
+    audit.set_defaults(func=_cmd_audit)
     add_deploy_commands(sub)
     return parser
 

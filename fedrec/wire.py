@@ -19,6 +19,11 @@ PER_USER = "per-user"
 UPLOAD_THRESHOLD = "upload-threshold"
 UPLOAD_DENSITY = "upload-density"
 PROXIMAL_MU = "proximal-mu"
+# Client-level DP in local mode: every client clips its update to this norm and adds this noise.
+DP_CLIP_NORM = "dp-clip-norm"
+DP_NOISE_STD = "dp-noise-std"
+# The server records this round's per-user uploads (fedrec audit): nodes add their users' ids.
+RECORD_UPLOADS = "record-uploads"
 # Global 2-D arrays travel encoded by fedrec.aggregation.codec.encode_arrays, dense or sparse
 # ("<name>.values", "<name>.rows", "<name>.mask", "<name>.shape"), whichever is smaller.
 
@@ -38,6 +43,8 @@ UPLOAD_BYTES = "upload-bytes"
 # participants' sparse updates of the 2-D global array x as "updates:x.<part>" (the ragged form
 # of fedrec.aggregation.updates: offsets, rows, scales, weights, values and maybe mask).
 UPDATES_PREFIX = "updates:"
+# With record-uploads, the users' ids as one more part of the ragged form: "updates:x.users".
+USER_IDS = "users"
 
 # Client -> server, evaluation (per-user ranks; metrics are computed on the server).
 USERS = "users"

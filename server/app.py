@@ -16,6 +16,7 @@ from clients.runtime import split_for
 from fedrec.algorithms import create_algorithm
 from fedrec.config import ExperimentConfig, from_run_config
 from fedrec.deploy.catalogue import catalogue_only
+from fedrec.privacy.client_level import client_dp_summary, expected_clients
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
 from fedrec.state.budget import StorePlacement, place_store, store_bytes
@@ -55,11 +56,22 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
         "wall_seconds": time.perf_counter() - started,
         "client_state": _state_summary(placement),
     }
+    extra.update(_client_dp_summary(cfg, len(records)))
     summary = summarise(cfg, records, extra)
     if summary["best_round"] is not None:
         summary["intervals_95"] = rank_intervals(run.path, summary["best_round"], cfg.eval.top_k)
     run.write_summary(summary)
     return run.path
+
+
+def _client_dp_summary(cfg: ExperimentConfig, rounds: int) -> dict[str, object]:
+    """ε of client-level DP (Opacus RDP) for the run's sampling rate and rounds."""
+    if cfg.client_dp.mode == "none" or cfg.deployment.enabled:
+        return {}
+    population = split_for(cfg).n_users
+    fed = cfg.federation
+    expected = expected_clients(fed.clients_per_round, fed.participation, population)
+    return client_dp_summary(cfg.client_dp, rounds, expected, population)
 
 
 def _place_store(run: RunFolder, cfg: ExperimentConfig) -> StorePlacement:

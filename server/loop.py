@@ -18,6 +18,7 @@ from fedrec import wire
 from fedrec.config.schema import ExperimentConfig
 from fedrec.results import RunFolder, read_rounds
 from server.checkpoint import Checkpoint, write_checkpoint
+from server.record import record_uploads
 from strategies import RowStrategy, create_strategy
 
 
@@ -38,7 +39,7 @@ def run_rounds(
 
     Records of rounds before ``start`` are read back from the run folder (a resumed run).
     """
-    strategy = create_strategy(cfg, _real_users(cfg))
+    strategy = create_strategy(cfg, _real_users(cfg), _population(cfg))
     shapes = {k: tuple(v.shape) for k, v in start.global_arrays.items()}
     strategy.load_state(start.strategy_state, shapes)
     arrays = ArrayRecord({k: Array(v) for k, v in start.global_arrays.items()})
@@ -46,7 +47,8 @@ def run_rounds(
     rounds = range(start.server_round + 1, cfg.rounds + 1)
     bar = tqdm(rounds, desc="rounds", unit="round", disable=not cfg.progress)
     for server_round in bar:
-        record, arrays = _train(strategy, grid, server_round, arrays, run)
+        audited = server_round == cfg.leakage.record_round
+        record, arrays = _train(strategy, grid, server_round, arrays, run, audited)
         if server_round % cfg.eval.every == 0 or server_round == cfg.rounds:
             record.update(_evaluate(strategy, grid, server_round, arrays, run))
         run.append_round(record)
@@ -66,13 +68,25 @@ def _real_users(cfg: ExperimentConfig) -> int | None:
     return split.n_users - split.n_fake
 
 
+def _population(cfg: ExperimentConfig) -> int | None:
+    """All clients, fake ones included (client-level DP's sampling rate); unknown in deployment."""
+    return None if cfg.deployment.enabled else split_for(cfg).n_users
+
+
 def _train(
-    strategy: RowStrategy, grid: Grid, server_round: int, arrays: ArrayRecord, run: RunFolder
+    strategy: RowStrategy,
+    grid: Grid,
+    server_round: int,
+    arrays: ArrayRecord,
+    run: RunFolder,
+    audited: bool = False,
 ) -> tuple[dict[str, Any], ArrayRecord]:
     start = time.perf_counter()
-    config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
+    config = ConfigRecord({wire.STATE_DIR: str(run.state_dir), wire.RECORD_UPLOADS: audited})
     sent = list(strategy.configure_train(server_round, arrays, config, grid))
     replies = list(grid.send_and_receive(sent))
+    if audited:
+        record_uploads(run, server_round, replies, strategy.current)
     new_arrays, metrics = strategy.aggregate_train(server_round, replies)
     if new_arrays is None or metrics is None:
         raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
@@ -98,7 +112,8 @@ def _train(
         "sim_message_bytes_down": message_bytes(sent),
         "sim_message_bytes_up": message_bytes(replies),
     }
-    record.update({k: wire.scalar(metrics[k]) for k in ("density", "threshold") if k in metrics})
+    kept = ("density", "threshold", "dp_clip_norm", "dp_noise_std", "dp_unclipped")
+    record.update({k: wire.scalar(metrics[k]) for k in kept if k in metrics})
     return record, new_arrays
 
 

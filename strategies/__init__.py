@@ -5,6 +5,7 @@
 """
 
 from fedrec.config.schema import ExperimentConfig
+from strategies.dp import with_client_dp
 from strategies.fedadagrad import fedadagrad
 from strategies.fedadam import fedadam
 from strategies.fedavg import fedavg
@@ -31,15 +32,22 @@ register_strategy("trimmed_mean", trimmed)
 register_strategy("krum", krum)
 
 
-def create_strategy(cfg: ExperimentConfig, n_real_users: int | None = None) -> RowStrategy:
-    """Build the configured strategy (``federation.strategy``) for ``cfg``."""
+def create_strategy(
+    cfg: ExperimentConfig, n_real_users: int | None = None, population: int | None = None
+) -> RowStrategy:
+    """Build the configured strategy (``federation.strategy``), with client-level DP if on.
+
+    ``population`` (all clients, fake ones included; default ``n_real_users``, else the number
+    of nodes) sets client-level DP's expected number of clients per round.
+    """
     settings = StrategySettings(
         num_nodes=cfg.federation.num_nodes,
         top_k=cfg.eval.top_k,
         sparsity=cfg.sparsity,
         n_real_users=n_real_users,
     )
-    return RowStrategy(create_rule(cfg), settings)
+    clients = population or n_real_users or cfg.federation.num_nodes
+    return RowStrategy(with_client_dp(create_rule(cfg), cfg, clients), settings)
 
 
 __all__ = [

@@ -31,7 +31,7 @@ from fedrec.config.strategy import SparsityConfig
 from fedrec.metrics import summarise_ranks
 from strategies.global_mean import SUMMED, GlobalMean
 from strategies.replies import Collected, collect
-from strategies.rules import RoundInputs, Rule
+from strategies.rules import RoundInputs, Rule, TalksToClients
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,10 @@ class RowStrategy(GlobalMean):
         self.current = {k: a.numpy() for k, a in arrays.items()}
         encoded = _encoded(self.current)
         self.download_bytes, self.dense_bytes = encoded.count_bytes(), arrays.count_bytes()
-        config[wire.PER_USER] = self.rule.needs_users
+        config[wire.PER_USER] = self.rule.needs_users or bool(config.get(wire.RECORD_UPLOADS, 0))
+        if isinstance(self.rule, TalksToClients):
+            for key, value in self.rule.client_config().items():
+                config[key] = value
         sparsity = self.settings.sparsity
         config[wire.UPLOAD_THRESHOLD] = self.threshold if sparsity.client_prox else 0.0
         config[wire.UPLOAD_DENSITY] = sparsity.upload_density if sparsity.client_prox else 1.0
@@ -120,6 +123,9 @@ class RowStrategy(GlobalMean):
         for key, value in extra.items():
             metrics[key] = value
         metrics[wire.UPLOAD_BYTES] = int(stats[wire.UPLOAD_BYTES])
+        if isinstance(self.rule, TalksToClients):
+            for key, value in self.rule.round_metrics().items():
+                metrics[key] = value
         return ArrayRecord({k: Array(v) for k, v in new.items()}), metrics
 
     def _sparsify(self, new: dict[str, np.ndarray]) -> dict[str, float]:

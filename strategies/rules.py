@@ -8,7 +8,7 @@ others need every user's sparse update (``needs_users``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -69,3 +69,16 @@ def users_of(inputs: RoundInputs, name: str) -> UserUpdates:
     if name not in inputs.users:
         raise ValueError(f"this strategy needs per-user updates of '{name}', and none came")
     return inputs.users[name]
+
+
+@runtime_checkable
+class TalksToClients(Protocol):
+    """A rule that also sends settings to the clients and reports per-round metrics (DP)."""
+
+    def client_config(self) -> dict[str, float]:
+        """Return extra entries of the training config sent to every node this round."""
+        ...
+
+    def round_metrics(self) -> dict[str, float]:
+        """Return metrics of the last aggregation, recorded in the round's record."""
+        ...

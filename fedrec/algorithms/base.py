@@ -38,6 +38,8 @@ class NodeUpdate:
     #: Σ over participants of the bytes of the upload message each would send on its own
     #: (0: the algorithm does not count them; the server then assumes dense global arrays).
     upload_bytes: int = 0
+    #: The ids of the users in ``users``, when the server records the uploads.
+    user_ids: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,21 @@ class TrainOptions:
         Each client raises its threshold as needed to upload at most this share of non-zeros.
     proximal_mu : float
         FedProx's ``μ``: clients add ``μ/2 · ‖C_u − G‖²`` to their local loss.
+    dp_clip_norm : float
+        Local client-level DP: clip every user's update to this L2 norm (0: off).
+    dp_noise_std : float
+        Local client-level DP: std of the Gaussian noise on every entry of the update.
+    record_users : bool
+        Per-user updates also carry the users' ids (the server records them for the audit).
     """
 
     per_user: bool = False
     upload_threshold: float = 0.0
     upload_density: float = 1.0
     proximal_mu: float = 0.0
+    dp_clip_norm: float = 0.0
+    dp_noise_std: float = 0.0
+    record_users: bool = False
 
 
 #: Plain training: node sums only, no proximal terms.

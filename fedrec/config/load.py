@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fedrec.config.client_dp import out_of_range
 from fedrec.config.schema import ExperimentConfig
 
 RUN_CONFIG_KEY = "experiment"
@@ -136,6 +137,7 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "strategy.krum.num_selected": config.strategy.krum.num_selected >= 1,
     }
     wrong = [key for key, ok in checks.items() if not ok]
+    wrong += out_of_range(config.client_dp, config.leakage)
     if wrong:
         raise ConfigError(f"config key '{wrong[0]}': value out of range")
 

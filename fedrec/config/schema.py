@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fedrec.config.client_dp import ClientDPConfig, LeakageConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
 Protocol = Literal["strict", "legacy"]
@@ -129,3 +130,5 @@ class ExperimentConfig:
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
+    client_dp: ClientDPConfig = field(default_factory=ClientDPConfig)
+    leakage: LeakageConfig = field(default_factory=LeakageConfig)

@@ -23,6 +23,7 @@ from fedrec.algorithms.fedrap.cohort import (
 )
 from fedrec.algorithms.fedrap.curriculum import round_learning_rates, round_weights
 from fedrec.algorithms.fedrap.evaluate import cohort_scores
+from fedrec.algorithms.fedrap.protect import protect_uploads
 from fedrec.algorithms.fedrap.samples import build_round_samples
 from fedrec.algorithms.fedrap.upload import as_user_updates, client_uploads
 from fedrec.algorithms.participation import cohorts, participants
@@ -85,6 +86,7 @@ def train_node(
     weight_sum = loss_sum = 0.0
     examples = epochs = upload_bytes = 0
     per_user: list[UserUpdates] = []
+    ids: list[IntArray] = []
     boost = boost_factor(cfg.attack, split.n_users, split.n_fake)
     fed = cfg.federation
     for cohort in training_cohorts(split, users, cfg):
@@ -94,6 +96,7 @@ def train_node(
         update = train_cohort(state, item_global, samples, cfg.fedrap, settings, fed.kernel)
         store.update(cohort, row_user, row_item, state, update.local_scale)
         update = client_uploads(update, item_global, cohort, split, options, boost)
+        update = protect_uploads(update, item_global, cohort, split, cfg.leakage, options, keys)
         counts = samples.user_count.to(item_global.dtype)
         weights = counts if fed.aggregation == "weighted" else torch.ones_like(counts)
         total += sum_global_updates(item_global, update, weights)
@@ -101,6 +104,7 @@ def train_node(
         upload_bytes += int(uploads.upload_nbytes().sum())
         if options.per_user:
             per_user.append(uploads)
+            ids.append(cohort)
         weight_sum += float(weights.sum())
         examples += int(counts.sum())
         loss_sum += float(update.loss.sum())
@@ -116,6 +120,7 @@ def train_node(
         train_seconds=time.perf_counter() - start,
         users=UserUpdates.concat(per_user, item_global.shape[1]) if options.per_user else None,
         upload_bytes=upload_bytes,
+        user_ids=np.concatenate(ids) if options.record_users and ids else None,
     )
 
 
