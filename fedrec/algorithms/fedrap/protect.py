@@ -61,6 +61,7 @@ def protect_uploads(
         row_item=torch.from_numpy(uploads.rows),
         global_rows=torch.from_numpy(np.ascontiguousarray(uploads.values)),
         untouched_scale=torch.from_numpy(uploads.scales).to(update.untouched_scale.dtype),
+        local_scale=update.local_scale,
         loss=update.loss,
         epochs=update.epochs,
     )
