@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fedrec.config.model import ModelConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
 Protocol = Literal["strict", "legacy"]
@@ -119,6 +120,7 @@ class ExperimentConfig:
     resume: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
