@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 #: Whether an MLP tower's weights are aggregated by the server or stay on the client.
@@ -19,7 +19,7 @@ class ModelConfig:
         A registered base model (``fedrec.models.model_names()``): ``affine`` (FedRAP's
         reference head, the default), ``mf``, ``ncf`` or ``neumf``. The embedding size is
         ``fedrap.dim``.
-    mlp_layers : list of int
+    mlp_layers : tuple of int
         Widths of the hidden layers of an MLP tower (NCF, NeuMF), input side first.
     mlp : {"shared", "private"}
         ``shared``: the tower's weights are aggregated like item embeddings; ``private``:
@@ -27,5 +27,5 @@ class ModelConfig:
     """
 
     name: str = "affine"
-    mlp_layers: list[int] = field(default_factory=lambda: [32, 16])
+    mlp_layers: tuple[int, ...] = (32, 16)
     mlp: TowerSharing = "shared"

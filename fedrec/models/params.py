@@ -35,12 +35,11 @@ class ParamLayout:
             start = stop
         return out
 
-    def pack(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
+    def pack(self, tensors: dict[str, torch.Tensor], n_users: int) -> torch.Tensor:
         """Join named ``(U, *shape)`` tensors into ``(U, size)``."""
         if not self.names:
-            first = next(iter(tensors.values()), None)
-            return torch.zeros(0 if first is None else len(first), 0)
-        return torch.cat([tensors[n].reshape(len(tensors[n]), -1) for n in self.names], dim=1)
+            return torch.zeros(n_users, 0)
+        return torch.cat([tensors[n].reshape(n_users, -1) for n in self.names], dim=1)
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,8 @@ def model_layout(cfg: ModelConfig, dim: int, seed: int) -> ModelLayout:
     return ModelLayout(
         private=private,
         shared=shared,
-        initial_private=private.pack(detached)[0].clone(),
-        initial_shared=shared.pack(detached)[0].clone(),
+        initial_private=private.pack(detached, 1)[0].clone(),
+        initial_shared=shared.pack(detached, 1)[0].clone(),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -15,11 +17,11 @@ class Tower(nn.Module):
     ----------
     n_users : int
         Users (one MLP each).
-    widths : list of int
+    widths : sequence of int
         Input width, hidden widths, output width.
     """
 
-    def __init__(self, n_users: int, widths: list[int]) -> None:
+    def __init__(self, n_users: int, widths: Sequence[int]) -> None:
         super().__init__()
         pairs = list(zip(widths[:-1], widths[1:], strict=True))
         self.weights = nn.ParameterList(uniform_((n_users, a, b), a) for a, b in pairs)

@@ -49,7 +49,8 @@ class ClientStateStore:
         folder.mkdir(parents=True, exist_ok=True)
         self._local = _open(folder / "item_local.npy", (n, n_items, dim), np.float32)
         self._scale = _open(folder / "item_local_scale.npy", (n,), np.float64)
-        self._weight = _open(folder / "head_weight.npy", (n, dim), np.float32)
+        width = init.head_weight.shape[-1]  # affine head weight, or a model's private part
+        self._weight = _open(folder / "head_weight.npy", (n, width), np.float32)
         self._bias = _open(folder / "head_bias.npy", (n,), np.float32)
         self._trained = _open(folder / "trained.npy", (n,), np.bool_)
 

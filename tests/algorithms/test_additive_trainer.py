@@ -73,3 +73,34 @@ def test_autograd_trainer_equals_the_hand_written_kernel(batch_size, tol, regula
     assert torch.equal(actual.cohort.epochs, expected.epochs)
     if tol > 0.01:
         assert int(expected.epochs.min()) < cfg.local_epochs  # the early stop really fired
+
+
+def test_one_mf_step_matches_the_hand_computed_update():
+    # Prepare: one user, one positive item, no negatives, one step, no regularisers or decay
+    split = tiny_split(n_users=1, min_train=1, max_train=1)
+    cfg = dataclasses.replace(
+        FedRAPConfig(), dim=2, local_epochs=1, weight_decay=0.0, lam=0.0, mu=0.0
+    )
+    samples = build_round_samples(split, np.arange(1), "strict", 0, (0, 1))
+    model_cfg = ModelConfig(name="mf")
+    layout = model_layout(model_cfg, 2, seed=0)
+    user, user_bias = torch.tensor([0.5, -1.0]), torch.tensor(0.2)
+    c = torch.tensor([[0.3, 0.1, -0.4]])  # item vector (2) and item bias
+    d = torch.tensor([[-0.1, 0.2, 0.1]])
+    state = TouchedState(d.clone(), torch.tensor([[0.5, -1.0, 0.2]]), torch.zeros(1))
+    item_global = torch.zeros(split.n_items, 3)
+    item_global[samples.row_item] = c
+    settings = RoundSettings(0.0, 0.0, lr_head=0.5, lr_embedding=2.0, keys=(0, 1))
+    module = create_model(model_cfg, 1, 2)
+    # Execute
+    result = train_generic(state, (item_global, torch.zeros(0)), samples, cfg, settings, (module, layout))
+    # Assert: logit z = p·q + b_u + b_i with q = c + d; dBCE/dz = σ(z) − 1
+    e = (c + d)[0]
+    g = torch.sigmoid(user @ e[:2] + user_bias + e[2]) - 1
+    expected_user = user - 0.5 * g * e[:2]
+    expected_bias = user_bias - 0.5 * g
+    item_grad = torch.cat([user, torch.ones(1)]) * g
+    torch.testing.assert_close(state.head_weight[0], torch.cat([expected_user, expected_bias.view(1)]))
+    torch.testing.assert_close(state.local_rows[0], d[0] - 2.0 * item_grad)
+    torch.testing.assert_close(result.cohort.global_rows[0], c[0] - 2.0 * item_grad)
+    assert float(result.cohort.loss[0]) == pytest.approx(float(-torch.log(g + 1)), rel=1e-6)

@@ -8,11 +8,15 @@ from fedrec.algorithms import algorithm_names, create_algorithm
 from fedrec.algorithms.base import NodeData
 from fedrec.algorithms.ranks import RANK_KEYS
 from fedrec.config import load_config
+from fedrec.models import model_names
 from tests.factories import tiny_split
 
 CASES = [[f"algorithm={name}"] for name in algorithm_names()] + [
     ["algorithm=fedrap", "fedrap.variant=global_only"],
     ["algorithm=fedrap", "fedrap.variant=local_only"],
+    *[["algorithm=fedrap", f"model.name={name}"] for name in model_names()],
+    ["algorithm=fedrap", "model.name=neumf", "model.mlp=private"],
+    ["algorithm=fedmf", "model.name=mf"],
 ]
 
 

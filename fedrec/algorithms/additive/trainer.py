@@ -111,7 +111,7 @@ def train_cohort(
         if not bool(alive.any()):
             break
     state.local_rows = leaves.local.detach()
-    state.head_weight = layout.private.pack(leaves.private).detach()
+    state.head_weight = layout.private.pack(leaves.private, n_users).detach()
     update = CohortUpdate(
         row_user=samples.row_user,
         row_item=samples.row_item,
@@ -120,7 +120,7 @@ def train_cohort(
         loss=loss_sum / seen.clamp(min=1),
         epochs=epochs,
     )
-    return ModelUpdate(update, layout.shared.pack(leaves.shared).detach())
+    return ModelUpdate(update, layout.shared.pack(leaves.shared, n_users).detach())
 
 
 def _leaves(
