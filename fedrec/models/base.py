@@ -43,7 +43,7 @@ class BaseRecommender(nn.Module):
         return dim
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
-        """Return logits ``(U, L)`` for item embeddings ``(U, L, item_width)`` (row ``u``: user ``u``)."""
+        """Return logits ``(U, L)`` of item rows ``(U, L, item_width)``; row ``u``: user ``u``."""
         raise NotImplementedError
 
 

@@ -26,7 +26,9 @@ class NeuMF(BaseRecommender):
         self.out_weight = uniform_((n_users, width), width)
         self.out_bias = uniform_((n_users,), width)
         head = frozenset({"out_weight", "out_bias"})
-        self.shared = tower_names(self.tower, "tower") | head if cfg.mlp == "shared" else frozenset()
+        self.shared = (
+            tower_names(self.tower, "tower") | head if cfg.mlp == "shared" else frozenset()
+        )
 
     @staticmethod
     def item_width(dim: int, cfg: ModelConfig) -> int:

@@ -6,6 +6,7 @@ vector; :class:`ParamLayout` maps between those and the model's named ``(U, ...)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -72,7 +73,7 @@ def model_layout(cfg: ModelConfig, dim: int, seed: int) -> ModelLayout:
     )
 
 
-def _layout(names: list[str], params: dict[str, torch.Tensor]) -> ParamLayout:
+def _layout(names: list[str], params: Mapping[str, torch.Tensor]) -> ParamLayout:
     return ParamLayout(tuple(names), tuple(tuple(params[n].shape[1:]) for n in names))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -23,7 +24,7 @@ class Tower(nn.Module):
 
     def __init__(self, n_users: int, widths: Sequence[int]) -> None:
         super().__init__()
-        pairs = list(zip(widths[:-1], widths[1:], strict=True))
+        pairs = list(itertools.pairwise(widths))
         self.weights = nn.ParameterList(uniform_((n_users, a, b), a) for a, b in pairs)
         self.biases = nn.ParameterList(uniform_((n_users, b), a) for a, b in pairs)
 

@@ -38,7 +38,9 @@ def _states(init, samples):
         (16, 1e-4, "l1", "full", 0.5),  # FedProx's pull
     ],
 )
-def test_autograd_trainer_equals_the_hand_written_kernel(batch_size, tol, regulariser, variant, prox):
+def test_autograd_trainer_equals_the_hand_written_kernel(
+    batch_size, tol, regulariser, variant, prox
+):
     # Prepare
     split = tiny_split()
     cfg = dataclasses.replace(
@@ -65,7 +67,9 @@ def test_autograd_trainer_equals_the_hand_written_kernel(batch_size, tol, regula
     # Assert
     tol_kw = {"atol": 1e-5, "rtol": 1e-5}
     torch.testing.assert_close(generic_state.local_rows, kernel_state.local_rows, **tol_kw)
-    torch.testing.assert_close(generic_state.head_weight[:, :-1], kernel_state.head_weight, **tol_kw)
+    torch.testing.assert_close(
+        generic_state.head_weight[:, :-1], kernel_state.head_weight, **tol_kw
+    )
     torch.testing.assert_close(generic_state.head_weight[:, -1], kernel_state.head_bias, **tol_kw)
     torch.testing.assert_close(actual.cohort.global_rows, expected.global_rows, **tol_kw)
     torch.testing.assert_close(actual.cohort.untouched_scale, expected.untouched_scale)
@@ -93,14 +97,18 @@ def test_one_mf_step_matches_the_hand_computed_update():
     settings = RoundSettings(0.0, 0.0, lr_head=0.5, lr_embedding=2.0, keys=(0, 1))
     module = create_model(model_cfg, 1, 2)
     # Execute
-    result = train_generic(state, (item_global, torch.zeros(0)), samples, cfg, settings, (module, layout))
+    result = train_generic(
+        state, (item_global, torch.zeros(0)), samples, cfg, settings, (module, layout)
+    )
     # Assert: logit z = p·q + b_u + b_i with q = c + d; dBCE/dz = σ(z) − 1
     e = (c + d)[0]
     g = torch.sigmoid(user @ e[:2] + user_bias + e[2]) - 1
     expected_user = user - 0.5 * g * e[:2]
     expected_bias = user_bias - 0.5 * g
     item_grad = torch.cat([user, torch.ones(1)]) * g
-    torch.testing.assert_close(state.head_weight[0], torch.cat([expected_user, expected_bias.view(1)]))
+    torch.testing.assert_close(
+        state.head_weight[0], torch.cat([expected_user, expected_bias.view(1)])
+    )
     torch.testing.assert_close(state.local_rows[0], d[0] - 2.0 * item_grad)
     torch.testing.assert_close(result.cohort.global_rows[0], c[0] - 2.0 * item_grad)
     assert float(result.cohort.loss[0]) == pytest.approx(float(-torch.log(g + 1)), rel=1e-6)

@@ -62,7 +62,9 @@ class TestBaseModelContract:
         names = {n for n, _ in model.named_parameters()}
         assert set(layout.shared.names) == set(model.shared) <= names
         assert set(layout.private.names) == names - set(model.shared)
-        assert layout.private.size + layout.shared.size == sum(p.numel() for p in model.parameters())
+        assert layout.private.size + layout.shared.size == sum(
+            p.numel() for p in model.parameters()
+        )
         if cfg.mlp == "private" or cfg.name in ("affine", "mf"):
             assert layout.shared.size == 0
 

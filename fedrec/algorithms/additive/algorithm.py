@@ -33,7 +33,7 @@ from fedrec.state.store import ClientStateStore
 
 
 def fedrap_on_base(cfg: ExperimentConfig) -> Algorithm:
-    """Return FedRAP on ``cfg.model``: the fast path for ``affine``, else :class:`AdditiveFedRAP`."""
+    """Return FedRAP on ``cfg.model``: the fast path for ``affine``, else ``AdditiveFedRAP``."""
     model_class(cfg.model)  # an unknown name fails here, before any training
     if cfg.model.name == "affine":
         return FedRAP(cfg)
@@ -96,7 +96,9 @@ def _layout(cfg: ModelConfig, dim: int, seed: int) -> ModelLayout:
 
 
 @lru_cache(maxsize=8)
-def _initial(n_items: int, width: int, seed: int, variant: str, layout: ModelLayout) -> InitialState:
+def _initial(
+    n_items: int, width: int, seed: int, variant: str, layout: ModelLayout
+) -> InitialState:
     """C and the shared D from N(0, 1) (as ``nn.Embedding``), the model's one initial copy."""
     gen = torch.Generator().manual_seed(seed)
     item_global = torch.randn(n_items, width, generator=gen)

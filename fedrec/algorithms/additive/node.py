@@ -162,14 +162,18 @@ def evaluate_node(
     item_global = arrays[ITEM_GLOBAL]
     shared = arrays.get(MODEL_SHARED, torch.zeros(0))
     width = item_global.shape[1]
-    per_user = split.n_items * _FLOAT * (4 * width + 3 * sum(cfg.model.mlp_layers) + 4 * cfg.fedrap.dim)
+    per_user = (
+        split.n_items * _FLOAT * (4 * width + 3 * sum(cfg.model.mlp_layers) + 4 * cfg.fedrap.dim)
+    )
     size = max(1, cfg.federation.cohort_memory_mb * 2**20 // per_user)
     target = target_item(split, cfg.attack, cfg.seed) if cfg.attack.kind != "none" else -1
 
     @torch.no_grad()
     def rank(cohort: IntArray) -> dict[str, torch.Tensor]:
         private = store.load(cohort)
-        scores = cohort_logits(cfg, layout, private.item_local + item_global, private.head_weight, shared)
+        scores = cohort_logits(
+            cfg, layout, private.item_local + item_global, private.head_weight, shared
+        )
         if cfg.eval.score == "probability":
             scores = torch.sigmoid(scores)
         ranks = rank_held_out(scores, split, cohort)
@@ -187,7 +191,11 @@ def cohort_logits(
     private: torch.Tensor,
     shared: torch.Tensor,
 ) -> torch.Tensor:
-    """Return ``(U, n_items)`` logits of the users' models on their item tables ``(U, n_items, w)``."""
+    """Return ``(U, n_items)`` logits of the users' models on their tables ``(U, n_items, w)``."""
     module = create_model(cfg.model, len(items), cfg.fedrap.dim)
-    params = {**layout.private.unpack(private), **layout.shared.unpack(shared.expand(len(items), -1))}
-    return torch.func.functional_call(module, params, (items,))
+    params = {
+        **layout.private.unpack(private),
+        **layout.shared.unpack(shared.expand(len(items), -1)),
+    }
+    logits: torch.Tensor = torch.func.functional_call(module, params, (items,))
+    return logits

@@ -95,7 +95,9 @@ def train_cohort(
     table: BatchCounts | None = None
     for epoch in range(cfg.local_epochs):  # the loop of fedrap.cohort.train_cohort
         if table is None or n_slots > 1:
-            table = BatchCounts.of(samples, batch_index(samples, cfg.batch_size, settings.keys, epoch), n_slots)
+            table = BatchCounts.of(
+                samples, batch_index(samples, cfg.batch_size, settings.keys, epoch), n_slots
+            )
         for slot in range(int(torch.where(alive, n_batches, 0).max())):
             active = alive & (n_batches > slot)
             hits, pos, counts = table.slot(slot, active, samples.row_user)
@@ -208,10 +210,8 @@ class _Step:
         ones = torch.ones_like(prob)
         bce = pos * F.binary_cross_entropy(prob, ones, reduction="none")
         bce = bce + (hits - pos) * F.binary_cross_entropy(prob, ones - 1, reduction="none")
-        if self.cfg.regulariser == "l1":
-            reg = t.glob.abs().sum(1)
-        else:
-            reg = (t.glob * t.glob).sum(1)
+        l1 = self.cfg.regulariser == "l1"
+        reg = t.glob.abs().sum(1) if l1 else (t.glob * t.glob).sum(1)
         gap = ((t.local - t.glob) ** 2).sum(1)
         s = self.settings
         penalty = self.c_on * s.mu * reg - self.d_on * self.c_on * s.lam * gap

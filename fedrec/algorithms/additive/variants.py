@@ -7,13 +7,14 @@ base model (``model.name``) and under the same data, split, protocol and metrics
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from fedrec.algorithms.additive.algorithm import fedrap_on_base
 from fedrec.algorithms.base import Algorithm
 from fedrec.config.schema import ExperimentConfig
 
 
-def _with(cfg: ExperimentConfig, **fedrap: object) -> ExperimentConfig:
+def _with(cfg: ExperimentConfig, **fedrap: Any) -> ExperimentConfig:
     return dataclasses.replace(cfg, fedrap=dataclasses.replace(cfg.fedrap, **fedrap))
 
 

@@ -168,6 +168,7 @@ class BatchCounts:
 
     @classmethod
     def of(cls, s: RoundSamples, batch: torch.Tensor, n_slots: int) -> BatchCounts:
+        """Count every row's occurrences and positives per batch slot of one epoch."""
         key = s.sample_row * n_slots + batch
         size = len(s.row_user) * n_slots
         hits = torch.bincount(key, minlength=size).float().view(-1, n_slots)
