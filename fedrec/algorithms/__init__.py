@@ -2,6 +2,7 @@
 
 from fedrec.algorithms.additive import variants
 from fedrec.algorithms.additive.algorithm import fedrap_on_base
+from fedrec.algorithms.additive.pfedrec import PFedRec
 from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.baselines.most_pop import MostPop
 from fedrec.algorithms.baselines.random_scores import RandomScores
@@ -16,6 +17,7 @@ register_algorithm("fedrap-no-c", variants.no_c)
 register_algorithm("fedrap-l2", variants.l2)
 register_algorithm("fedrap-no-reg", variants.no_reg)
 register_algorithm("fedrap-no-curriculum", variants.no_curriculum)
+register_algorithm("pfedrec", PFedRec)
 register_algorithm("mostpop", MostPop)
 register_algorithm("random", RandomScores)
 

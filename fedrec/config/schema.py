@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fedrec.config.baselines import PFedRecConfig
 from fedrec.config.model import ModelConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
@@ -121,6 +122,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    pfedrec: PFedRecConfig = field(default_factory=PFedRecConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)

@@ -103,6 +103,16 @@ class ClientStateStore:
         self._bias[slots] = state.head_bias.numpy()
         self._trained[slots] = True
 
+    def replace_local(self, users: IntArray, local: torch.Tensor) -> None:
+        """Overwrite the users' whole D, ``(U, n_items, dim)``; call after :meth:`update`.
+
+        For algorithms whose private item table is the user's own trained copy (PFedRec).
+        """
+        slots = self.slots(users)
+        self._local[slots] = local.numpy()
+        self._scale[slots] = 1.0
+        self._trained[slots] = True
+
     def load(self, users: IntArray) -> PrivateState:
         """Return the users' dense private state (for evaluation)."""
         slots = self.slots(users)

@@ -112,3 +112,37 @@ def test_one_mf_step_matches_the_hand_computed_update():
     torch.testing.assert_close(state.local_rows[0], d[0] - 2.0 * item_grad)
     torch.testing.assert_close(result.cohort.global_rows[0], c[0] - 2.0 * item_grad)
     assert float(result.cohort.loss[0]) == pytest.approx(float(-torch.log(g + 1)), rel=1e-6)
+
+
+def test_pfedrec_two_step_update_matches_the_hand_computed_one():
+    # Prepare: one user, one positive, affine score function, item rows from C alone
+    split = tiny_split(n_users=1, min_train=1, max_train=1)
+    cfg = dataclasses.replace(
+        FedRAPConfig(),
+        dim=2,
+        local_epochs=1,
+        weight_decay=0.0,
+        lam=0.0,
+        mu=0.0,
+        variant="global_only",
+    )
+    samples = build_round_samples(split, np.arange(1), "strict", 0, (0, 1))
+    model_cfg = ModelConfig(name="affine")
+    layout = model_layout(model_cfg, 2, seed=0)
+    w, b, e = torch.tensor([0.5, -1.0]), torch.tensor(0.2), torch.tensor([0.3, -0.4])
+    state = TouchedState(torch.zeros(1, 2), torch.tensor([[0.5, -1.0, 0.2]]), torch.zeros(1))
+    item_global = torch.zeros(split.n_items, 2)
+    item_global[samples.row_item] = e
+    settings = RoundSettings(0.0, 0.0, lr_head=0.5, lr_embedding=3.0, keys=(0, 1))
+    module = create_model(model_cfg, 1, 2)
+    # Execute
+    result = train_generic(
+        state, (item_global, torch.zeros(0)), samples, cfg, settings, (module, layout), True
+    )
+    # Assert: first the head with e fixed, then e under the new head
+    g = torch.sigmoid(w @ e + b) - 1
+    w1, b1 = w - 0.5 * g * e, b - 0.5 * g
+    g1 = torch.sigmoid(w1 @ e + b1) - 1
+    torch.testing.assert_close(state.head_weight[0], torch.cat([w1, b1.view(1)]))
+    torch.testing.assert_close(result.cohort.global_rows[0], e - 3.0 * g1 * w1)
+    assert float(result.cohort.loss[0]) == pytest.approx(float(-torch.log(g1 + 1)), rel=1e-6)

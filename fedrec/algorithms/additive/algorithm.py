@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fedrec.algorithms.additive.node import MODEL_SHARED, evaluate_node, train_node
+from fedrec.algorithms.additive.node import (
+    MODEL_SHARED,
+    NodeModel,
+    Recipe,
+    evaluate_node,
+    train_node,
+)
 from fedrec.algorithms.base import (
     DEFAULT_OPTIONS,
     Algorithm,
@@ -47,11 +53,14 @@ class AdditiveFedRAP:
     ----------
     cfg : ExperimentConfig
         The experiment: ``cfg.model`` the base model, ``cfg.fedrap`` the hyperparameters.
+    recipe : Recipe, optional
+        How the item table is trained and used (PFedRec changes it).
     """
 
-    def __init__(self, cfg: ExperimentConfig) -> None:
+    def __init__(self, cfg: ExperimentConfig, recipe: Recipe | None = None) -> None:
         self.cfg = cfg
         self.layout = _layout(cfg.model, cfg.fedrap.dim, cfg.seed)
+        self.model = NodeModel(self.layout, recipe or Recipe())
 
     def initial_global(self, split: SplitData) -> dict[str, np.ndarray]:
         """Return C (N(0, 1); zero without C) and the shared parameters' initial draw."""
@@ -71,19 +80,20 @@ class AdditiveFedRAP:
         """Train this round's participants with the autograd cohort trainer."""
         store = self._store(node)
         return train_node(
-            node.split, node.hosted, store, arrays, self.cfg, server_round, self.layout, options
+            node.split, node.hosted, store, arrays, self.cfg, server_round, self.model, options
         )
 
     def evaluate_node(self, node: NodeData, arrays: GlobalArrays) -> dict[str, IntArray]:
         """Rank every hosted user's held-out items under its personalised model."""
         return evaluate_node(
-            node.split, node.hosted, self._store(node), arrays, self.cfg, self.layout
+            node.split, node.hosted, self._store(node), arrays, self.cfg, self.model
         )
 
     def _initial(self, n_items: int) -> InitialState:
         fed = self.cfg.fedrap
         width = model_class(self.cfg.model).item_width(fed.dim, self.cfg.model)
-        return _initial(n_items, width, self.cfg.seed, fed.variant, self.layout)
+        own_copy = self.model.recipe.own_copy
+        return _initial(n_items, width, self.cfg.seed, fed.variant, self.layout, own_copy)
 
     def _store(self, node: NodeData) -> ClientStateStore:
         hosted = (int(node.hosted[0]), int(node.hosted[-1]) + 1) if len(node.hosted) else (0, 0)
@@ -97,12 +107,19 @@ def _layout(cfg: ModelConfig, dim: int, seed: int) -> ModelLayout:
 
 @lru_cache(maxsize=8)
 def _initial(
-    n_items: int, width: int, seed: int, variant: str, layout: ModelLayout
+    n_items: int, width: int, seed: int, variant: str, layout: ModelLayout, own_copy: bool
 ) -> InitialState:
-    """C and the shared D from N(0, 1) (as ``nn.Embedding``), the model's one initial copy."""
+    """C and the shared D from N(0, 1) (as ``nn.Embedding``), the model's one initial copy.
+
+    With ``own_copy`` a user's D is its copy of the item table, which starts as C.
+    """
     gen = torch.Generator().manual_seed(seed)
     item_global = torch.randn(n_items, width, generator=gen)
     item_local = torch.randn(n_items, width, generator=gen)
+    if own_copy:
+        return InitialState(
+            item_global, item_global.clone(), layout.initial_private, torch.zeros(1)
+        )
     if variant == "global_only":
         item_local.zero_()
     elif variant == "local_only":

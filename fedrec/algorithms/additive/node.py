@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -33,6 +34,31 @@ from fedrec.wire import TARGET_RANK
 
 MODEL_SHARED = "model-shared"
 _FLOAT = 4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How local training and evaluation use the item table.
+
+    Attributes
+    ----------
+    two_step : bool
+        PFedRec's local update (model first with items fixed, then items).
+    own_copy : bool
+        D is the user's own trained copy of the item table (PFedRec's personalised item
+        embedding): training starts from C alone, and scores use D alone.
+    """
+
+    two_step: bool = False
+    own_copy: bool = False
+
+
+@dataclass(frozen=True)
+class NodeModel:
+    """The base model's parameter layout and the recipe it is trained with."""
+
+    layout: ModelLayout
+    recipe: Recipe = field(default_factory=Recipe)
 
 
 def model_cohorts(
@@ -73,11 +99,12 @@ def train_node(
     arrays: GlobalArrays,
     cfg: ExperimentConfig,
     server_round: int,
-    layout: ModelLayout,
+    model: NodeModel,
     options: TrainOptions = DEFAULT_OPTIONS,
 ) -> NodeUpdate:
     """Train this round's participants among ``hosted``; return ``Σ_u w_u`` of C and the tower."""
     start = time.perf_counter()
+    layout, recipe = model.layout, model.recipe
     if options.per_user and layout.shared.size:
         raise ValueError(
             "per-user aggregation rules handle one global matrix; use model.mlp=private "
@@ -95,11 +122,21 @@ def train_node(
         )
         row_user, row_item = samples.row_user.numpy(), samples.row_item.numpy()
         state = store.touched(cohort, row_user, row_item)
+        if recipe.own_copy:  # this round's copy starts from the server's C alone
+            state.local_rows = torch.zeros_like(state.local_rows)
         module = create_model(cfg.model, len(cohort), cfg.fedrap.dim)
         result = train_cohort(
-            state, (item_global, shared), samples, cfg.fedrap, settings, (module, layout)
+            state,
+            (item_global, shared),
+            samples,
+            cfg.fedrap,
+            settings,
+            (module, layout),
+            recipe.two_step,
         )
         store.update(cohort, row_user, row_item, state, result.cohort.untouched_scale)
+        if recipe.own_copy:
+            store.replace_local(cohort, own_copies(item_global, result))
         upload = client_uploads(result.cohort, item_global, cohort, split, options, boost)
         result = ModelUpdate(upload, result.shared)
         counts = samples.user_count.to(item_global.dtype)
@@ -117,6 +154,15 @@ def train_node(
         users=UserUpdates.concat(acc.per_user, item_global.shape[1]) if options.per_user else None,
         upload_bytes=acc.upload_bytes,
     )
+
+
+def own_copies(item_global: torch.Tensor, result: ModelUpdate) -> torch.Tensor:
+    """Return every user's trained copy of C, ``(U, n_items, width)``."""
+    update = result.cohort
+    scale = update.untouched_scale.to(item_global.dtype)
+    dense = item_global.unsqueeze(0) * scale[:, None, None]
+    dense[update.row_user, update.row_item] = update.global_rows
+    return dense
 
 
 class _Totals:
@@ -156,9 +202,10 @@ def evaluate_node(
     store: ClientStateStore,
     arrays: GlobalArrays,
     cfg: ExperimentConfig,
-    layout: ModelLayout,
+    model: NodeModel,
 ) -> dict[str, IntArray]:
     """Return per-user ranks of the held-out items (``RANK_KEYS``), plus ``users``."""
+    layout = model.layout
     item_global = arrays[ITEM_GLOBAL]
     shared = arrays.get(MODEL_SHARED, torch.zeros(0))
     width = item_global.shape[1]
@@ -171,9 +218,8 @@ def evaluate_node(
     @torch.no_grad()
     def rank(cohort: IntArray) -> dict[str, torch.Tensor]:
         private = store.load(cohort)
-        scores = cohort_logits(
-            cfg, layout, private.item_local + item_global, private.head_weight, shared
-        )
+        items = private.item_local if model.recipe.own_copy else private.item_local + item_global
+        scores = cohort_logits(cfg, layout, items, private.head_weight, shared)
         if cfg.eval.score == "probability":
             scores = torch.sigmoid(scores)
         ranks = rank_held_out(scores, split, cohort)

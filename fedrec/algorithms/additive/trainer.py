@@ -55,6 +55,7 @@ def train_cohort(
     cfg: FedRAPConfig,
     settings: RoundSettings,
     model: tuple[BaseRecommender, ModelLayout],
+    two_step: bool = False,
 ) -> ModelUpdate:
     """Run one round of local FedRAP training of every user of a cohort on a base model.
 
@@ -73,6 +74,9 @@ def train_cohort(
         This round's λ, μ, learning rates and FedProx's μ.
     model : tuple
         The base model built for ``len(samples.users)`` users, and its parameter layout.
+    two_step : bool
+        PFedRec's local update: each batch first steps the model with the item rows fixed,
+        then the item rows with the updated model fixed (else one joint step).
 
     Returns
     -------
@@ -84,6 +88,7 @@ def train_cohort(
     n_users = len(samples.users)
     leaves = _leaves(state, item_global, shared_global, samples, cfg, layout)
     step = _Step(module, PaddedRows.of(samples.row_user, n_users), cfg, settings, samples)
+    step.two_step = two_step
     alive = torch.ones(n_users, dtype=torch.bool)
     steps, scale = torch.zeros(n_users), torch.ones(n_users)
     loss_sum = torch.zeros(n_users, dtype=torch.float64)
@@ -161,6 +166,7 @@ class _Step:
     ) -> None:
         self.module, self.padded, self.cfg, self.settings = module, padded, cfg, settings
         self.row_user = samples.row_user
+        self.two_step = False
         self.d_on = float(cfg.variant != "global_only")
         self.c_on = float(cfg.variant != "local_only")
 
@@ -175,37 +181,67 @@ class _Step:
         scale: torch.Tensor,
     ) -> torch.Tensor:
         """Update ``t`` in place; return every user's loss on its batch."""
-        losses = self._losses(t, hits, pos, counts)
-        losses.sum().backward()  # type: ignore[no-untyped-call]
         decay = self.cfg.batch_lr_decay**steps
         lr_emb = torch.where(active, self.settings.lr_embedding * decay, 0.0)
         lr_head = torch.where(active, self.settings.lr_head * decay, 0.0)
-        wd, prox = self.cfg.weight_decay, self.settings.proximal_mu
-        lr_row = lr_emb[self.row_user].unsqueeze(1)
-        with torch.no_grad():
-            if t.local.grad is not None:
-                t.local.sub_(lr_row * (t.local.grad + wd * t.local))
-            if t.glob.grad is not None:
-                pull = prox * (t.glob - t.anchor)
-                t.glob.sub_(lr_row * (t.glob.grad + wd * t.glob + pull))
-            for p in t.params():
-                lr = lr_head.view(-1, *([1] * (p.dim() - 1)))
-                grad = p.grad if p.grad is not None else torch.zeros_like(p)
-                p.sub_(lr * (grad + wd * p))
+        if self.two_step:
+            self._losses(t, hits, pos, counts, fixed="items").sum().backward()  # type: ignore[no-untyped-call]
+            self._step_params(t, lr_head)
+            t.local.grad = t.glob.grad = None  # the regularisers' share of the first pass
+            losses = self._losses(t, hits, pos, counts, fixed="params")
+            losses.sum().backward()  # type: ignore[no-untyped-call]
+            self._step_rows(t, lr_emb)
+        else:
+            losses = self._losses(t, hits, pos, counts)
+            losses.sum().backward()  # type: ignore[no-untyped-call]
+            self._step_rows(t, lr_emb)
+            self._step_params(t, lr_head)
         for p in (t.local, t.glob, *t.params()):
             p.grad = None
         # An untouched row of C is s·G: decay and FedProx's pull keep it a multiple of G.
+        wd, prox = self.cfg.weight_decay, self.settings.proximal_mu
         scale.mul_(1 - lr_emb * (wd + prox)).add_(lr_emb * prox)
         return losses.detach()
 
+    @torch.no_grad()
+    def _step_rows(self, t: _Leaves, lr_emb: torch.Tensor) -> None:
+        wd, prox = self.cfg.weight_decay, self.settings.proximal_mu
+        lr_row = lr_emb[self.row_user].unsqueeze(1)
+        if t.local.grad is not None:
+            t.local.sub_(lr_row * (t.local.grad + wd * t.local))
+        if t.glob.grad is not None:
+            pull = prox * (t.glob - t.anchor)
+            t.glob.sub_(lr_row * (t.glob.grad + wd * t.glob + pull))
+
+    @torch.no_grad()
+    def _step_params(self, t: _Leaves, lr_head: torch.Tensor) -> None:
+        wd = self.cfg.weight_decay
+        for p in t.params():
+            lr = lr_head.view(-1, *([1] * (p.dim() - 1)))
+            grad = p.grad if p.grad is not None else torch.zeros_like(p)
+            p.sub_(lr * (grad + wd * p))
+
     def _losses(
-        self, t: _Leaves, hits: torch.Tensor, pos: torch.Tensor, counts: torch.Tensor
+        self,
+        t: _Leaves,
+        hits: torch.Tensor,
+        pos: torch.Tensor,
+        counts: torch.Tensor,
+        fixed: str = "",
     ) -> torch.Tensor:
-        """Per user: BCE − λ·mean((D − C)²) + μ·mean|C| over its batch, as ``per_user.py``."""
+        """Per user: BCE − λ·mean((D − C)²) + μ·mean|C| over its batch, as ``per_user.py``.
+
+        ``fixed``: ``"items"`` or ``"params"`` stops the gradient into those tensors.
+        """
         width = t.local.shape[1]
         inv_n = (1.0 / counts.clamp(min=1))[self.row_user]
         params = {**t.private, **t.shared}
-        logits = functional_call(self.module, params, (self.padded.block(t.local + t.glob),))
+        if fixed == "params":
+            params = {k: v.detach() for k, v in params.items()}
+        rows = t.local + t.glob
+        logits = functional_call(
+            self.module, params, (self.padded.block(rows.detach() if fixed == "items" else rows),)
+        )
         prob = torch.sigmoid(self.padded.rows(logits))
         ones = torch.ones_like(prob)
         bce = pos * F.binary_cross_entropy(prob, ones, reduction="none")
