@@ -4,6 +4,8 @@ from fedrec.algorithms.additive import variants
 from fedrec.algorithms.additive.algorithm import fedrap_on_base
 from fedrec.algorithms.additive.pfedrec import PFedRec
 from fedrec.algorithms.base import Algorithm, GlobalArrays, NodeData, NodeUpdate, TrainOptions
+from fedrec.algorithms.baselines.centralised import Centralised
+from fedrec.algorithms.baselines.local_only import LocalOnly
 from fedrec.algorithms.baselines.most_pop import MostPop
 from fedrec.algorithms.baselines.random_scores import RandomScores
 from fedrec.algorithms.fedrap.algorithm import FedRAP
@@ -18,6 +20,8 @@ register_algorithm("fedrap-l2", variants.l2)
 register_algorithm("fedrap-no-reg", variants.no_reg)
 register_algorithm("fedrap-no-curriculum", variants.no_curriculum)
 register_algorithm("pfedrec", PFedRec)
+register_algorithm("local", LocalOnly)
+register_algorithm("centralised", Centralised)
 register_algorithm("mostpop", MostPop)
 register_algorithm("random", RandomScores)
 

@@ -26,3 +26,22 @@ class PFedRecConfig:
     batch_size: int = 256
     local_epochs: int = 1
     weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class CentralisedConfig:
+    """The centralised upper reference: one model trained with Adam on the pooled data.
+
+    Attributes
+    ----------
+    lr : float
+        Adam's learning rate (its moments persist across rounds).
+    batch_size : int
+        Samples per mini-batch, drawn from all users together.
+    epochs : int
+        Passes over the pooled samples per round (negatives are redrawn every round).
+    """
+
+    lr: float = 0.001
+    batch_size: int = 1024
+    epochs: int = 1

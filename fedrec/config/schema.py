@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fedrec.config.baselines import PFedRecConfig
+from fedrec.config.baselines import CentralisedConfig, PFedRecConfig
 from fedrec.config.model import ModelConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
@@ -123,6 +123,7 @@ class ExperimentConfig:
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     pfedrec: PFedRecConfig = field(default_factory=PFedRecConfig)
+    centralised: CentralisedConfig = field(default_factory=CentralisedConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
