@@ -24,6 +24,5 @@ class NCF(BaseRecommender):
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
         """Return the tower's output on ``[p_u, q_i]`` for every row."""
-        user = self.user.unsqueeze(1).expand(-1, items.shape[1], -1)
-        out: torch.Tensor = self.tower(torch.cat([user, items], dim=-1))
+        out: torch.Tensor = self.tower(self.user, items)
         return out.squeeze(-1)

@@ -39,7 +39,6 @@ class NeuMF(BaseRecommender):
         """Return ``w · [p_u ⊙ q_i, MLP([p'_u, q'_i])] + b`` for every row."""
         gmf_items, mlp_items = items[..., : self.dim], items[..., self.dim :]
         gmf = gmf_items * self.user_gmf.unsqueeze(1)
-        user = self.user_mlp.unsqueeze(1).expand(-1, items.shape[1], -1)
-        mlp = self.tower(torch.cat([user, mlp_items], dim=-1))
+        mlp = self.tower(self.user_mlp, mlp_items)
         fused = torch.cat([gmf, mlp], dim=-1)
         return torch.einsum("ulw,uw->ul", fused, self.out_weight) + self.out_bias.unsqueeze(1)

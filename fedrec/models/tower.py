@@ -28,13 +28,21 @@ class Tower(nn.Module):
         self.weights = nn.ParameterList(uniform_((n_users, a, b), a) for a, b in pairs)
         self.biases = nn.ParameterList(uniform_((n_users, b), a) for a, b in pairs)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``(U, L, widths[0])`` to ``(U, L, widths[-1])``."""
-        last = len(self.weights) - 1
-        for k, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(bias.unsqueeze(1), x, weight)
-            if k < last:
-                x = torch.relu(x)
+    def forward(self, user: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Map ``[user, item]`` pairs, ``(U, a)`` and ``(U, L, b)``, to ``(U, L, widths[-1])``.
+
+        The first layer is split into its user and item columns, so the user's share is
+        computed once per user instead of once per row (no ``(U, L, a + b)`` concatenation).
+        """
+        if not len(self.weights):
+            return torch.cat([user.unsqueeze(1).expand(-1, items.shape[1], -1), items], dim=-1)
+        first, a = self.weights[0], user.shape[-1]
+        start = torch.baddbmm(self.biases[0].unsqueeze(1), user.unsqueeze(1), first[:, :a])
+        x = torch.baddbmm(start, items, first[:, a:])
+        # Index, never slice: a sliced ParameterList re-wraps its tensors as new Parameters,
+        # which cuts them off from autograd (and from torch.func.functional_call).
+        for k in range(1, len(self.weights)):
+            x = torch.baddbmm(self.biases[k].unsqueeze(1), torch.relu(x), self.weights[k])
         return x
 
 

@@ -48,10 +48,11 @@ class TestBaseModelContract:
         model = create_model(cfg, USERS, DIM)
         # Execute
         model(_items(cfg))[1].sum().backward()
-        # Assert: only user 1's slice of every parameter gets a gradient
+        # Assert: every parameter's slice of user 1, and only it, gets a gradient
         for name, p in model.named_parameters():
             others = torch.cat([p.grad[:1], p.grad[2:]])
             assert torch.all(others == 0), name
+            assert p.grad[1].abs().sum() > 0, name
 
     def test_shared_and_private_split_every_parameter(self, cfg):
         # Prepare

@@ -27,6 +27,11 @@ class PaddedRows:
     row_user: torch.Tensor
     row_slot: torch.Tensor
 
+    @property
+    def flat(self) -> torch.Tensor:
+        """Return each row's position in the flattened ``(U · L)`` block."""
+        return self.row_user * self.index.shape[1] + self.row_slot
+
     @classmethod
     def of(cls, row_user: torch.Tensor, n_users: int) -> PaddedRows:
         """Lay out rows that are sorted by their local user."""
@@ -41,8 +46,10 @@ class PaddedRows:
     def block(self, rows: torch.Tensor) -> torch.Tensor:
         """Return ``(U, L, width)`` from ``(R, width)`` rows (differentiable)."""
         padded = torch.cat([rows, rows.new_zeros(1, rows.shape[1])])
-        return padded[self.index]
+        # index_select's backward is an index_add, several times faster than advanced indexing's
+        picked = padded.index_select(0, self.index.view(-1))
+        return picked.view(*self.index.shape, rows.shape[1])
 
     def rows(self, block: torch.Tensor) -> torch.Tensor:
         """Return the ``(R, ...)`` entries of a ``(U, L, ...)`` block."""
-        return block[self.row_user, self.row_slot]
+        return block.reshape(-1, *block.shape[2:]).index_select(0, self.flat)
