@@ -64,23 +64,32 @@ class NodeModel:
 def model_cohorts(
     split: SplitData, users: IntArray, cfg: ExperimentConfig, width: int
 ) -> Iterator[IntArray]:
-    """Cut users, sorted by their number of samples, into cohorts whose padded block fits.
+    """Group users by their number of local batches, then cut into cohorts whose block fits.
 
-    A cohort's step pads every user to its largest user's rows, so users of similar size train
-    together; users are independent, so the grouping changes no result.
+    Every step of a cohort computes all of its rows and pads every user to its largest user's
+    rows, so users with the same number of batches and of similar size train together; users
+    are independent, so the grouping changes no result.
     """
     rows = split.train_counts()[users] * (1 + cfg.fedrap.num_negatives)
-    order = np.argsort(rows, kind="stable")
-    users, rows = users[order], rows[order]
+    n_batches = -(-rows // cfg.fedrap.batch_size)
     per_row = _FLOAT * (10 * width + 4 * sum(cfg.model.mlp_layers) + 6 * cfg.fedrap.dim)
     budget = max(1, cfg.federation.cohort_memory_mb * 2**20 // per_row)
+    for count in np.unique(n_batches):
+        group = n_batches == count
+        yield from _fitting(users[group], rows[group], budget, cfg.federation.cohort_size)
+
+
+def _fitting(users: IntArray, rows: IntArray, budget: int, cap: int) -> Iterator[IntArray]:
+    """Cut users (sorted here by rows) into cohorts of at most ``budget`` padded rows."""
+    order = np.argsort(rows, kind="stable")
+    users, rows = users[order], rows[order]
     start = 0
     while start < len(users):
         # rows are ascending, so a cohort [start, stop) pads to rows[stop - 1]
         fits = (np.arange(start, len(users)) - start + 1) * rows[start:] <= budget
         stop = start + max(1, int(np.count_nonzero(fits)))
-        if cfg.federation.cohort_size > 0:
-            stop = min(stop, start + cfg.federation.cohort_size)
+        if cap > 0:
+            stop = min(stop, start + cap)
         yield np.sort(users[start:stop])
         start = stop
 
