@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,7 +55,4 @@ def test_node_result_does_not_depend_on_the_cohort_size(tmp_path):
         torch.testing.assert_close(
             results[0].sums[name], results[1].sums[name], atol=1e-5, rtol=1e-5
         )
-    assert (
-        results[0].loss_sum == np.float64(results[1].loss_sum)
-        or abs(results[0].loss_sum - results[1].loss_sum) < 1e-5
-    )
+    assert results[0].loss_sum == pytest.approx(results[1].loss_sum, rel=1e-5)
