@@ -27,6 +27,6 @@ class MF(BaseRecommender):
         return dim + 1
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:
-        """Return ``p_u · q_i + b_u + b_i`` for every row."""
-        dot = torch.einsum("uld,ud->ul", items[..., :-1], self.user)
-        return dot + items[..., -1] + self.user_bias.unsqueeze(1)
+        """Return ``p_u · q_i + b_u + b_i`` for every row, as ``[p_u, 1] · [q_i, b_i] + b_u``."""
+        user = torch.cat([self.user, torch.ones_like(self.user_bias).unsqueeze(1)], dim=1)
+        return torch.bmm(items, user.unsqueeze(2)).squeeze(2) + self.user_bias.unsqueeze(1)
