@@ -1,12 +1,13 @@
 """The padded (U, L) view of a cohort's row table is a faithful, invertible layout."""
 
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedrec.algorithms.additive.padding import PaddedRows
 
 
+@settings(deadline=None)
 @given(counts=st.lists(st.integers(0, 6), min_size=1, max_size=8), width=st.integers(1, 4))
 def test_block_then_rows_is_the_identity_and_padding_is_zero(counts, width):
     # Prepare: rows grouped by user, as build_round_samples lays them out
@@ -22,6 +23,7 @@ def test_block_then_rows_is_the_identity_and_padding_is_zero(counts, width):
         assert torch.all(block[u, count:] == 0)
 
 
+@settings(deadline=None)
 @given(counts=st.lists(st.integers(1, 5), min_size=1, max_size=6))
 def test_gradients_flow_back_to_each_row_once(counts):
     # Prepare
