@@ -159,6 +159,8 @@ def _check_deployment(config: ExperimentConfig) -> None:
             f"config key 'algorithm': '{config.algorithm}' cannot run on devices; "
             f"deployable: {list(DEPLOYABLE_ALGORITHMS)}"
         )
+    if config.model.name != "affine":
+        raise ConfigError("config key 'model.name': devices run the affine head only")
     if config.federation.clients_per_round > 0:
         raise ConfigError(
             "config key 'federation.clients_per_round': needs the whole population's draws, "

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fedrec.config.baselines import CentralisedConfig, PFedRecConfig
 from fedrec.config.client_dp import ClientDPConfig, LeakageConfig
+from fedrec.config.model import ModelConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
 Protocol = Literal["strict", "legacy"]
@@ -124,6 +126,9 @@ class ExperimentConfig:
     resume: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pfedrec: PFedRecConfig = field(default_factory=PFedRecConfig)
+    centralised: CentralisedConfig = field(default_factory=CentralisedConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)

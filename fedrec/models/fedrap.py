@@ -40,7 +40,9 @@ class InitialState:
     """The initial tensors, a pure function of (n_items, dim, seed).
 
     As in the reference code, every user starts from the same D and head (one model copied to
-    all users), and C starts from its own N(0, 1) draw.
+    all users), and C starts from its own N(0, 1) draw. For other base models
+    (:mod:`fedrec.algorithms.additive`) ``head_weight`` is the model's flat private parameter
+    vector and ``head_bias`` an unused zero.
     """
 
     item_global: torch.Tensor

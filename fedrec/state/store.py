@@ -63,7 +63,8 @@ class ClientStateStore:
         self._min_scale = _MIN_SCALE[local_dtype]
         self._local = _open(folder / "item_local.npy", (n, n_items, dim), local_dtype)
         self._scale = _open(folder / "item_local_scale.npy", (n,), np.float64)
-        self._weight = _open(folder / "head_weight.npy", (n, dim), np.float32)
+        width = init.head_weight.shape[-1]  # affine head weight, or a model's private part
+        self._weight = _open(folder / "head_weight.npy", (n, width), np.float32)
         self._bias = _open(folder / "head_bias.npy", (n,), np.float32)
         self._trained = _open(folder / "trained.npy", (n,), np.bool_)
 
@@ -115,6 +116,16 @@ class ClientStateStore:
         self._local[slots[row_user], row_item] = values
         self._weight[slots] = state.head_weight.numpy()
         self._bias[slots] = state.head_bias.numpy()
+        self._trained[slots] = True
+
+    def replace_local(self, users: IntArray, local: torch.Tensor) -> None:
+        """Overwrite the users' whole D, ``(U, n_items, dim)``; call after :meth:`update`.
+
+        For algorithms whose private item table is the user's own trained copy (PFedRec).
+        """
+        slots = self.slots(users)
+        self._local[slots] = local.numpy()
+        self._scale[slots] = 1.0
         self._trained[slots] = True
 
     def load(self, users: IntArray) -> PrivateState:

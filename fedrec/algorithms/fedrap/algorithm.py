@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,16 +13,6 @@ from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
 from fedrec.models.fedrap import InitialState, initial_state
 from fedrec.state.store import ClientStateStore
-
-
-def fedmf(cfg: ExperimentConfig) -> FedRAP:
-    """FedMF: private user vector and bias, shared item embeddings, BCE on implicit feedback.
-
-    This is FedRAP without D and without the L1 term on C (``variant=global_only``, μ = 0),
-    trained with the same local optimiser settings (``fedrap.*``).
-    """
-    plain = dataclasses.replace(cfg.fedrap, variant="global_only", mu=0.0)
-    return FedRAP(dataclasses.replace(cfg, fedrap=plain))
 
 
 class FedRAP:

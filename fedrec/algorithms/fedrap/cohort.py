@@ -124,11 +124,11 @@ def train_cohort(
     epochs = torch.zeros(n_users, dtype=torch.int64)
     n_batches = (samples.user_count + cfg.batch_size - 1) // cfg.batch_size
     n_slots = int(n_batches.max())
-    table: _BatchCounts | None = None
+    table: BatchCounts | None = None
     for epoch in range(cfg.local_epochs):
         if table is None or n_slots > 1:  # one batch per user: the same batches every epoch
             batch = batch_index(samples, cfg.batch_size, settings.keys, epoch)
-            table = _BatchCounts.of(samples, batch, n_slots)
+            table = BatchCounts.of(samples, batch, n_slots)
         for slot in range(int(torch.where(alive, n_batches, 0).max())):
             active = alive & (n_batches > slot)
             hits, pos, counts = table.slot(slot, active, samples.row_user)
@@ -159,7 +159,7 @@ def train_cohort(
 
 
 @dataclass(frozen=True)
-class _BatchCounts:
+class BatchCounts:
     """For one epoch, per row and batch slot: the row's occurrences and positives in the batch.
 
     All samples of one (user, item) row share its score, so a step works on rows: a row enters
@@ -171,7 +171,8 @@ class _BatchCounts:
     sizes: torch.Tensor  # (U, S) batch sizes
 
     @classmethod
-    def of(cls, s: RoundSamples, batch: torch.Tensor, n_slots: int) -> _BatchCounts:
+    def of(cls, s: RoundSamples, batch: torch.Tensor, n_slots: int) -> BatchCounts:
+        """Count every row's occurrences and positives per batch slot of one epoch."""
         key = s.sample_row * n_slots + batch
         size = len(s.row_user) * n_slots
         hits = torch.bincount(key, minlength=size).float().view(-1, n_slots)
