@@ -133,9 +133,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    csv_path, md_path = write_reports(grid, run_grid(grid))
-    print(md_path.read_text(encoding="utf-8"))
-    print(f"written: {csv_path} and {md_path}")
+    reports = write_reports(grid, run_grid(grid))
+    print(reports.markdown.read_text(encoding="utf-8"))
+    print(f"written: {reports.csv}, {reports.markdown}")
+    print("figures: " + ", ".join(str(path) for path in reports.figures))
     return 0
 
 
