@@ -119,6 +119,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from fedrec.search import Search
+    from fedrec.tune import run_search, write_results
+
+    search = Search.load(
+        args.search,
+        base=args.overrides,
+        num_samples=args.num_samples,
+        output_dir=args.output_dir,
+        concurrency=args.concurrency,
+    )
+    paths = write_results(search, run_search(search))
+    print((search.output_dir / "best.csv").read_text(encoding="utf-8"))
+    print("written: " + ", ".join(str(path) for path in paths))
+    return 0
+
+
 _VERBOSE = False
 
 
@@ -161,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     compare.set_defaults(func=_cmd_compare)
     add_deploy_commands(sub)
+    tune = sub.add_parser("tune", help="hyperparameter search with Ray Tune (fedrec/search.py)")
+    tune.add_argument("search", type=Path, help="search YAML (see fedrec/search.py)")
+    tune.add_argument("overrides", nargs="*", help="key=value added to the search's base")
+    tune.add_argument("--num-samples", type=int, help="trials per algorithm (default: file's)")
+    tune.add_argument("--concurrency", type=int, help="trials at a time (default: file's, or 1)")
+    tune.add_argument("--output-dir", help="parent of the search's folder (default: file's)")
+    tune.set_defaults(func=_cmd_tune)
     return parser
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from fedrec.results import read_rounds
 
@@ -76,6 +77,7 @@ def _rounds_figure(
             ax.plot(rounds, mean, color=colour, label=method)
             ax.fill_between(rounds, mean - std, mean + std, color=colour, alpha=0.2, linewidth=0)
     ax.set_xlabel("round")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("validation HR@10 (sampled)")
     ax.set_title(f"{setting}: validation HR@10 over rounds (mean ± std over seeds)")
     return _finish(fig, ax)
