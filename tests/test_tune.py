@@ -114,3 +114,26 @@ def test_trials_get_our_environment_without_a_ray_address(monkeypatch):
     assert "RAY_ADDRESS" not in env and env["HOME"] == os.environ["HOME"]
     root = str(Path(fedrec.__file__).resolve().parents[1])
     assert env["PYTHONPATH"].split(os.pathsep) == [root, "/elsewhere"]
+
+
+def test_a_failed_trial_is_a_row_with_its_reason():
+    from types import SimpleNamespace
+
+    from fedrec.tune import _result_row
+
+    result = SimpleNamespace(
+        metrics={},
+        path="/x/run_trial_ab12_00001_1_lr=0.1",
+        error=RuntimeError("trial-ab12_00001: fedrec run exited 1:\nTraceback ..."),
+        config={"fedrap.lr_head": 0.1},
+    )
+    row = _result_row("fedrap", result, ["fedrap.lr_head"])
+    assert (row["status"], row["val_hr10"], row["fedrap.lr_head"]) == ("error", None, 0.1)
+    assert row["error"] == "trial-ab12_00001: fedrec run exited 1:"
+
+
+def test_the_command_refuses_an_unknown_search_key(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(TINY.format(out=tmp_path) + "trials: 5\n")
+    assert main(["tune", str(path)]) == 2
+    assert "unknown search keys ['trials']" in capsys.readouterr().err
