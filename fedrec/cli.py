@@ -122,6 +122,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from fedrec.search import Search
+    from fedrec.tune import run_search, write_results
+
+    search = Search.load(
+        args.search,
+        base=args.overrides,
+        num_samples=args.num_samples,
+        output_dir=args.output_dir,
+        concurrency=args.concurrency,
+    )
+    paths = write_results(search, run_search(search))
+    print((search.output_dir / "best.csv").read_text(encoding="utf-8"))
+    print("written: " + ", ".join(str(path) for path in paths))
+    return 0
+
+
 _VERBOSE = False
 
 
@@ -136,9 +153,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    csv_path, md_path = write_reports(grid, run_grid(grid))
-    print(md_path.read_text(encoding="utf-8"))
-    print(f"written: {csv_path} and {md_path}")
+    reports = write_reports(grid, run_grid(grid))
+    print(reports.markdown.read_text(encoding="utf-8"))
+    print(f"written: {reports.csv}, {reports.markdown}")
+    print("figures: " + ", ".join(str(path) for path in reports.figures))
     return 0
 
 
@@ -177,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("run", type=Path, help="run folder (run with leakage.record_round=N)")
     audit.set_defaults(func=_cmd_audit)
     add_deploy_commands(sub)
+    tune = sub.add_parser("tune", help="hyperparameter search with Ray Tune (fedrec/search.py)")
+    tune.add_argument("search", type=Path, help="search YAML (see fedrec/search.py)")
+    tune.add_argument("overrides", nargs="*", help="key=value added to the search's base")
+    tune.add_argument("--num-samples", type=int, help="trials per algorithm (default: file's)")
+    tune.add_argument("--concurrency", type=int, help="trials at a time (default: file's, or 1)")
+    tune.add_argument("--output-dir", help="parent of the search's folder (default: file's)")
+    tune.set_defaults(func=_cmd_tune)
     return parser
 
 

@@ -1,8 +1,10 @@
 """``fedrec compare <grid.yaml>``: run a grid of experiments and tabulate them honestly.
 
 A grid is settings (e.g. protocols or datasets) × methods (algorithms and their settings) ×
-seeds, each a set of ``key=value`` overrides on a common base. MostPop and Random are added to
-every grid, so each table shows where the trivial answers lie. Finished cells are not rerun.
+seeds, each a set of ``key=value`` overrides on a common base; an item may also be the path of a
+YAML file of config keys, such as the best configuration ``fedrec tune`` writes. MostPop and
+Random are added to every grid, so each table shows where the trivial answers lie. Finished cells
+are not rerun. Reports: ``results.csv``, ``results.md`` and PNG figures (:mod:`fedrec.plots`).
 
 Grid file::
 
@@ -28,6 +30,8 @@ from omegaconf import OmegaConf
 from fedrec.config import ConfigError
 from fedrec.metrics import hit_rate
 from fedrec.metrics.confidence import paired_test
+from fedrec.overrides import expand
+from fedrec.plots import write_plots
 
 BASELINES = {
     "mostpop": ["algorithm=mostpop", "rounds=1"],
@@ -62,20 +66,24 @@ class Grid:
         unknown = set(raw) - {"name", "output_dir", "base", "seeds", "settings", "methods"}
         if unknown:
             raise ConfigError(f"{path}: unknown grid keys {sorted(unknown)}")
-        methods = {**{str(k): list(v) for k, v in raw.get("methods", {}).items()}, **BASELINES}
+        methods = {**{str(k): expand(v) for k, v in raw.get("methods", {}).items()}, **BASELINES}
         return cls(
             name=str(raw.get("name", path.stem)),
             output_dir=Path(str(raw.get("output_dir", "runs/compare")))
             / str(raw.get("name", path.stem)),
-            base=[str(x) for x in raw.get("base", [])],
+            base=expand(raw.get("base", [])),
             seeds=[int(s) for s in raw.get("seeds", [0])],
-            settings={str(k): list(v) for k, v in raw.get("settings", {"default": []}).items()},
+            settings={str(k): expand(v) for k, v in raw.get("settings", {"default": []}).items()},
             methods=methods,
         )
 
     def cells(self) -> list[tuple[str, str, int]]:
         """Return every (setting, method, seed), in a stable order."""
         return [(s, m, seed) for s in self.settings for m in self.methods for seed in self.seeds]
+
+    def run_dir(self, setting: str, method: str, seed: int) -> Path:
+        """Return one cell's run folder."""
+        return self.output_dir / f"{setting}--{method}--s{seed}"
 
     def overrides(self, setting: str, method: str, seed: int) -> list[str]:
         """Return one cell's overrides: base, then setting, then method, then seed and folder."""
@@ -91,15 +99,23 @@ class Grid:
 
 
 def run_grid(grid: Grid) -> list[dict[str, Any]]:
-    """Run every unfinished cell, then return one row per cell."""
+    """Run every unfinished cell, then return one row per cell.
+
+    Every unfinished cell's config is resolved before the first one runs, so a typo in the last
+    method is an error at once, not after hours.
+    """
     from fedrec.cli import resolve_config, simulate
 
+    todo = {
+        cell: resolve_config(None, grid.overrides(*cell))
+        for cell in grid.cells()
+        if not (grid.run_dir(*cell) / "summary.json").exists()
+    }
     rows = []
-    for setting, method, seed in grid.cells():
-        run_dir = grid.output_dir / f"{setting}--{method}--s{seed}"
-        if not (run_dir / "summary.json").exists():
-            simulate(resolve_config(None, grid.overrides(setting, method, seed)))
-        rows.append(_row(run_dir, setting, method, seed))
+    for cell in grid.cells():
+        if cell in todo:
+            simulate(todo[cell])
+        rows.append(_row(grid.run_dir(*cell), *cell))
     return rows
 
 
@@ -145,8 +161,17 @@ def annotate(grid: Grid, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_reports(grid: Grid, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
-    """Write ``results.csv`` and ``results.md`` into the grid's folder."""
+@dataclass(frozen=True)
+class Reports:
+    """The files :func:`write_reports` wrote."""
+
+    csv: Path
+    markdown: Path
+    figures: list[Path]
+
+
+def write_reports(grid: Grid, rows: list[dict[str, Any]]) -> Reports:
+    """Write ``results.csv``, ``results.md`` and the PNG figures into the grid's folder."""
     grid.output_dir.mkdir(parents=True, exist_ok=True)
     rows = annotate(grid, rows)
     csv_path, md_path = grid.output_dir / "results.csv", grid.output_dir / "results.md"
@@ -155,7 +180,8 @@ def write_reports(grid: Grid, rows: list[dict[str, Any]]) -> tuple[Path, Path]:
         writer.writeheader()
         writer.writerows(rows)
     md_path.write_text(markdown_table(grid, rows), encoding="utf-8")
-    return csv_path, md_path
+    figures = write_plots(grid.output_dir, list(grid.settings), list(grid.methods), rows)
+    return Reports(csv_path, md_path, figures)
 
 
 def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
@@ -171,7 +197,8 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
         "not beat MostPop's upper interval bound. vs dense: bytes per round (up + down, each "
         "client's own messages) against every participant downloading and uploading dense C. "
         "density: share of non-zero entries of C after the last round. target exposure: share of "
-        "real users with an attack's target item in their top 10 (at the selected round).",
+        "real users with an attack's target item in their top 10 (at the selected round). "
+        "s/round (median training phase of a run) and bytes/round: mean (± std over seeds).",
         "",
         "| setting | method | HR@10 | NDCG@10 | full HR@10 | full NDCG@10 | p vs best "
         "| s/round | bytes/round | vs dense | density of C | target exposure@10 |",
@@ -192,8 +219,8 @@ def _line(rs: list[dict[str, Any]]) -> str:
         first["method"] + (" ▽" if first["below_mostpop"] else ""),
         *(_with_interval(rs, metric) for metric in METRICS),
         "–" if p is None else f"{p:.3g}",
-        f"{first['round_seconds']:.2f}",
-        f"{first['bytes_per_round']:.3g}",
+        _mean_std(rs, "round_seconds", ".2f"),
+        _mean_std(rs, "bytes_per_round", ".3g"),
         _ratio(first.get("dense_bytes_per_round"), first["bytes_per_round"]),
         _optional(first.get("density"), ".3f"),
         _optional(first.get("target_exposure10"), ".4f"),
@@ -215,13 +242,14 @@ def _with_interval(rows: list[dict[str, Any]], key: str) -> str:
     return f"{_mean_std(rows, key)} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
-def _mean_std(rows: list[dict[str, Any]], key: str) -> str:
+def _mean_std(rows: list[dict[str, Any]], key: str, spec: str = ".4f") -> str:
     values = np.array([r[key] for r in rows], dtype=np.float64)
-    return f"{values.mean():.4f}" + (f" ± {values.std(ddof=1):.4f}" if len(values) > 1 else "")
+    spread = f" ± {values.std(ddof=1):{spec}}" if len(values) > 1 else ""
+    return f"{values.mean():{spec}}{spread}"
 
 
 def _per_user_hr(grid: Grid, setting: str, method: str, seed: int) -> np.ndarray:
-    run_dir = grid.output_dir / f"{setting}--{method}--s{seed}"
+    run_dir = grid.run_dir(setting, method, seed)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     with np.load(run_dir / "ranks" / f"round-{summary['best_round']:04d}.npz") as ranks:
         order = np.argsort(ranks["users"])

@@ -1,11 +1,16 @@
-"""fedrec compare on a tiny grid: every cell runs, reports are written, finished cells are kept."""
+"""fedrec compare on a tiny grid: every cell runs, reports and figures are written, finished cells
+are kept."""
 
 import csv
+import json
 
 import pytest
 
-from fedrec.compare import Grid, annotate, markdown_table, run_grid, write_reports
+import fedrec.cli
+from fedrec.cli import main
+from fedrec.compare import Grid, annotate, markdown_table, run_grid
 from fedrec.config import ConfigError
+from tests.plot_checks import assert_png_with_content
 
 GRID = """
 name: tiny
@@ -19,56 +24,84 @@ methods: {{fedrap: [algorithm=fedrap]}}
 
 
 @pytest.mark.slow
-def test_tiny_grid_writes_csv_and_markdown_with_baselines_and_is_resumable(tmp_path):
+def test_compare_command_writes_csv_table_and_figures_and_is_resumable(tmp_path, capsys):
     # Prepare
     path = tmp_path / "grid.yaml"
     path.write_text(GRID.format(out=tmp_path))
     grid = Grid.load(path)
     # Execute
-    rows = run_grid(grid)
-    csv_path, md_path = write_reports(grid, rows)
-    first_mtime = (grid.output_dir / "strict--fedrap--s0" / "summary.json").stat().st_mtime
+    code = main(["compare", str(path)])
+    first_mtime = (grid.run_dir("strict", "fedrap", 0) / "summary.json").stat().st_mtime
     again = run_grid(grid)
     # Assert
-    assert [r["method"] for r in rows] == ["fedrap", "mostpop", "random"]
-    with csv_path.open() as fh:
+    assert code == 0
+    with (grid.output_dir / "results.csv").open() as fh:
         table = list(csv.DictReader(fh))
-    assert {r["method"] for r in table} == {"fedrap", "mostpop", "random"}
+    assert [r["method"] for r in table] == ["fedrap", "mostpop", "random"]
     assert {"p_vs_best", "below_mostpop", "test_hr10_ci", "test_full_ndcg10_ci"} <= set(table[0])
     assert all(0.0 <= float(r["test_hr10"]) <= 1.0 for r in table)
-    text = md_path.read_text()
+    text = (grid.output_dir / "results.md").read_text()
     assert "| strict | mostpop |" in text and "95 % bootstrap interval" in text
-    assert (grid.output_dir / "strict--fedrap--s0" / "summary.json").stat().st_mtime == first_mtime
-    assert again == rows
+    for kind in ("rounds", "bytes"):
+        assert_png_with_content(grid.output_dir / f"hr10_{kind}--strict.png")
+    assert "hr10_rounds--strict.png" in capsys.readouterr().out
+    assert (grid.run_dir("strict", "fedrap", 0) / "summary.json").stat().st_mtime == first_mtime
+    assert [r["run"] for r in again] == [r["run"] for r in table]
+
+
+def _rows(seconds=(1.0,), bytes_=(10.0,)):
+    rows = []
+    for m, hr in (("weak", 0.42), ("mostpop", 0.40), ("random", 0.10)):
+        for seed, (s, b) in enumerate(zip(seconds, bytes_, strict=True)):
+            rows.append(
+                {
+                    "setting": "s",
+                    "method": m,
+                    "seed": seed,
+                    "test_hr10": hr,
+                    "test_ndcg10": 0.1,
+                    "test_full_hr10": 0.1,
+                    "test_full_ndcg10": 0.1,
+                    "test_hr10_ci": [hr - 0.05, hr + 0.05],
+                    "test_ndcg10_ci": None,
+                    "test_full_hr10_ci": None,
+                    "test_full_ndcg10_ci": [0.0, 0.2],
+                    "round_seconds": s,
+                    "bytes_per_round": b,
+                }
+            )
+    return rows
+
+
+def _grid(tmp_path, seeds=(0,)):
+    import fedrec.compare as compare
+
+    return Grid("g", tmp_path, [], list(seeds), {"s": []}, {"weak": [], **compare.BASELINES})
 
 
 def test_markdown_marks_methods_that_do_not_beat_most_pop(tmp_path, monkeypatch):
     import fedrec.compare as compare
 
-    grid = Grid("g", tmp_path, [], [0], {"s": []}, {"weak": [], **compare.BASELINES})
+    grid = _grid(tmp_path)
     monkeypatch.setattr(compare, "_per_user_hr", lambda *a: [1.0, 0.0, 1.0])
-    rows = [
-        {
-            "setting": "s",
-            "method": m,
-            "seed": 0,
-            "test_hr10": hr,
-            "test_ndcg10": 0.1,
-            "test_full_hr10": 0.1,
-            "test_full_ndcg10": 0.1,
-            "test_hr10_ci": [hr - 0.05, hr + 0.05],
-            "test_ndcg10_ci": None,
-            "test_full_hr10_ci": None,
-            "test_full_ndcg10_ci": [0.0, 0.2],
-            "round_seconds": 1.0,
-            "bytes_per_round": 10.0,
-        }
-        for m, hr in (("weak", 0.42), ("mostpop", 0.40), ("random", 0.10))
-    ]
-    text = markdown_table(grid, annotate(grid, rows))
+    text = markdown_table(grid, annotate(grid, _rows()))
     assert "| s | weak ▽ |" in text and "| s | random ▽ |" in text
     assert "| s | mostpop |" in text
     assert "0.1000 [0.000, 0.200]" in text  # each metric carries its interval
+
+
+def test_markdown_reports_seconds_and_bytes_as_mean_and_std_over_seeds(tmp_path, monkeypatch):
+    # Prepare
+    import fedrec.compare as compare
+
+    grid = _grid(tmp_path, seeds=(0, 1))
+    monkeypatch.setattr(compare, "_per_user_hr", lambda *a: [1.0, 0.0, 1.0])
+    rows = _rows(seconds=(1.0, 3.0), bytes_=(1000.0, 3000.0))
+    # Execute
+    text = markdown_table(grid, annotate(grid, rows))
+    # Assert: mean 2 and sample std √2 of both
+    line = next(x for x in text.splitlines() if x.startswith("| s | weak"))
+    assert "| 2.00 ± 1.41 | 2e+03 ± 1.41e+03 |" in line
 
 
 def test_grid_with_unknown_keys_is_an_error(tmp_path):
@@ -76,3 +109,28 @@ def test_grid_with_unknown_keys_is_an_error(tmp_path):
     path.write_text("name: g\nsettingz: {}\n")
     with pytest.raises(ConfigError, match="settingz"):
         Grid.load(path)
+
+
+def test_a_method_may_be_a_yaml_file_of_keys(tmp_path, monkeypatch):
+    # Prepare: a file as `fedrec tune` writes its best configuration
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "best.yaml").write_text("algorithm: fedmf\nfedrap:\n  lr_head: 0.25\n")
+    (tmp_path / "g.yaml").write_text("methods: {tuned: [best.yaml, fedrap.dim=4]}\n")
+    # Execute
+    grid = Grid.load(tmp_path / "g.yaml")
+    # Assert
+    assert grid.methods["tuned"] == ["algorithm=fedmf", "fedrap.lr_head=0.25", "fedrap.dim=4"]
+
+
+def test_an_invalid_cell_stops_the_grid_before_any_run(tmp_path, monkeypatch):
+    # Prepare
+    calls = []
+    monkeypatch.setattr(fedrec.cli, "simulate", lambda cfg: calls.append(cfg))
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        json.dumps({"output_dir": str(tmp_path), "methods": {"ok": [], "typo": ["fedrap.lrr=1"]}})
+    )
+    # Execute / Assert
+    with pytest.raises(ConfigError, match="lrr"):
+        run_grid(Grid.load(path))
+    assert calls == []

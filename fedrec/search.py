@@ -1,0 +1,183 @@
+"""The search file of ``fedrec tune``: what to search, over which algorithms, with what budget.
+
+Search file::
+
+    name: ml100k-fedrap            # folder under output_dir
+    output_dir: runs/tune
+    base: [dataset=ml-100k, rounds=30, checkpoint_every=0]
+    algorithms:                    # every algorithm gets the same num_samples trials
+      fedrap: [algorithm=fedrap]
+      fedmf: [algorithm=fedmf]
+    space:                         # searched for every algorithm
+      fedrap.lr_head: {loguniform: [0.01, 2.0]}
+      fedrap.local_epochs: {randint: [1, 11]}   # 1..10: the upper bound is excluded
+    extra_space:                   # searched only for the named algorithm, on top of space
+      fedrap: {fedrap.lam: {uniform: [0.0, 1.0]}, fedrap.regulariser: {choice: [l1, l2]}}
+    num_samples: 20
+    seed: 0                        # seeds the sampler and every trial's run
+    concurrency: 1                 # trials at a time
+
+Override lists may hold YAML files of keys (see :mod:`fedrec.overrides`). Unknown keys, unknown
+distributions, bad bounds and config keys or values a run would refuse are errors at load time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from omegaconf import OmegaConf
+
+from fedrec.config import ConfigError
+from fedrec.overrides import expand, format_override
+
+Kind = Literal["choice", "uniform", "loguniform", "randint"]
+KINDS: tuple[Kind, ...] = ("choice", "uniform", "loguniform", "randint")
+FILE_KEYS = {
+    "name", "output_dir", "base", "algorithms", "space", "extra_space", "num_samples", "seed",
+    "concurrency",
+}  # fmt: skip
+#: Keys every trial sets itself.
+RESERVED = ("seed", "output_dir", "run_name", "resume", "progress")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Where one key's values are drawn from.
+
+    ``choice``: one of ``args``; ``uniform`` / ``loguniform``: a float in ``[low, high]``;
+    ``randint``: an integer in ``[low, high)``, as Ray Tune's ``randint``.
+    """
+
+    kind: Kind
+    args: tuple[Any, ...]
+
+    @classmethod
+    def parse(cls, key: str, raw: Any) -> Distribution:
+        """Read ``{kind: [arguments]}``; a bad kind or bad bounds are errors naming the key."""
+        if not (isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in KINDS):
+            raise ConfigError(f"search key '{key}': expected one of {{{'|'.join(KINDS)}: [...]}}")
+        kind, args = cast(Kind, next(iter(raw))), raw[next(iter(raw))]
+        if not isinstance(args, list) or not args:
+            raise ConfigError(f"search key '{key}': {kind} takes a non-empty list")
+        if kind != "choice":
+            _check_bounds(key, kind, args)
+        return cls(kind, tuple(args))
+
+    def probes(self) -> list[Any]:
+        """Values that show whether a run accepts this key: every choice, both ends, the middle."""
+        if self.kind == "choice":
+            return list(self.args)
+        low, high = self.args
+        if self.kind == "randint":
+            return [low, high - 1, (low + high - 1) // 2]
+        middle = math.sqrt(low * high) if self.kind == "loguniform" else (low + high) / 2
+        return [float(low), float(high), middle]
+
+    def to_tune(self) -> Any:
+        """Return the Ray Tune sampler of this distribution."""
+        from ray import tune
+
+        if self.kind == "choice":
+            return tune.choice(list(self.args))
+        sampler = {"uniform": tune.uniform, "loguniform": tune.loguniform, "randint": tune.randint}
+        return sampler[self.kind](*self.args)
+
+
+def _check_bounds(key: str, kind: Kind, args: list[Any]) -> None:
+    numbers = all(isinstance(a, int | float) and not isinstance(a, bool) for a in args)
+    if len(args) != 2 or not numbers or not args[0] < args[1]:
+        raise ConfigError(f"search key '{key}': {kind} takes [low, high] with low < high")
+    if kind == "loguniform" and args[0] <= 0:
+        raise ConfigError(f"search key '{key}': loguniform needs low > 0")
+    if kind == "randint" and not all(isinstance(a, int) for a in args):
+        raise ConfigError(f"search key '{key}': randint takes integer bounds")
+
+
+@dataclass(frozen=True)
+class Search:
+    """A hyperparameter search (see the module docstring for the file format)."""
+
+    name: str
+    output_dir: Path
+    base: list[str]
+    algorithms: dict[str, list[str]]
+    space: dict[str, Distribution]
+    extra_space: dict[str, dict[str, Distribution]] = field(default_factory=dict)
+    num_samples: int = 10
+    seed: int = 0
+    concurrency: int = 1
+
+    @classmethod
+    def load(cls, path: Path, base: list[str] | None = None, **changes: Any) -> Search:
+        """Read and check a search file.
+
+        ``base`` items are appended to the file's base; ``changes`` replace top-level keys
+        (``num_samples``, ``output_dir``, ...), as the command line's options do.
+        """
+        raw = OmegaConf.to_container(OmegaConf.load(path))
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: a search file is a mapping")
+        unknown = set(raw) - FILE_KEYS
+        if unknown:
+            raise ConfigError(f"{path}: unknown search keys {sorted(unknown)}")
+        raw.update({k: v for k, v in changes.items() if v is not None})
+        if not raw.get("algorithms") or not raw.get("space"):
+            raise ConfigError(f"{path}: a search needs 'algorithms' and 'space'")
+        name = str(raw.get("name", path.stem))
+        search = cls(
+            name=name,
+            output_dir=Path(str(raw.get("output_dir", "runs/tune"))) / name,
+            base=expand(raw.get("base", [])) + list(base or []),
+            algorithms={str(k): expand(v) for k, v in raw["algorithms"].items()},
+            space=_space(raw["space"]),
+            extra_space={str(k): _space(v) for k, v in (raw.get("extra_space") or {}).items()},
+            num_samples=int(raw.get("num_samples", 10)),
+            seed=int(raw.get("seed", 0)),
+            concurrency=int(raw.get("concurrency", 1)),
+        )
+        search.check()
+        return search
+
+    def space_of(self, algorithm: str) -> dict[str, Distribution]:
+        """Return the distributions searched for one algorithm."""
+        return {**self.space, **self.extra_space.get(algorithm, {})}
+
+    def fixed(self, algorithm: str) -> list[str]:
+        """Return the overrides every trial of ``algorithm`` shares: base, then the algorithm's."""
+        return [*self.base, *self.algorithms[algorithm]]
+
+    def check(self) -> None:
+        """Refuse a search that could not run to the end, before any trial starts."""
+        if self.num_samples < 1 or self.concurrency < 1:
+            raise ConfigError("num_samples and concurrency must be at least 1")
+        stray = set(self.extra_space) - set(self.algorithms)
+        if stray:
+            raise ConfigError(f"extra_space names algorithms not searched: {sorted(stray)}")
+        for algorithm in self.algorithms:
+            self._check_algorithm(algorithm)
+
+    def _check_algorithm(self, algorithm: str) -> None:
+        from fedrec.cli import resolve_config
+
+        space = self.space_of(algorithm)
+        keys = {item.split("=", 1)[0] for item in self.fixed(algorithm)} | set(space)
+        reserved = sorted(keys & set(RESERVED))
+        if reserved:
+            raise ConfigError(f"{algorithm}: every trial sets {reserved} itself")
+        first = [format_override(k, d.probes()[0]) for k, d in space.items()]
+        cfg = resolve_config(None, [*self.fixed(algorithm), *first])
+        for key, dist in space.items():
+            for value in dist.probes()[1:]:
+                resolve_config(None, [*self.fixed(algorithm), *first, format_override(key, value)])
+        if (cfg.eval.top_k, cfg.eval.selection) != (10, "validation"):
+            raise ConfigError("the objective is validation HR@10: keep eval.top_k=10 and "
+                              "eval.selection=validation")  # fmt: skip
+
+
+def _space(raw: Any) -> dict[str, Distribution]:
+    if not isinstance(raw, dict):
+        raise ConfigError("a search space is a mapping of config keys to distributions")
+    return {str(key): Distribution.parse(str(key), value) for key, value in raw.items()}

@@ -1,0 +1,104 @@
+"""The search file of fedrec tune: what it accepts, and every way it refuses a search."""
+
+import math
+
+import pytest
+
+from fedrec.config import ConfigError
+from fedrec.search import Distribution, Search
+
+GOOD = """
+name: s
+output_dir: {out}
+base: [dataset=synthetic, rounds=2]
+algorithms: {{fedrap: [algorithm=fedrap], fedmf: [algorithm=fedmf]}}
+space:
+  fedrap.lr_head: {{loguniform: [0.01, 1.0]}}
+  fedrap.local_epochs: {{randint: [1, 4]}}
+extra_space:
+  fedrap: {{fedrap.regulariser: {{choice: [l1, l2]}}, fedrap.lam: {{uniform: [0.0, 0.5]}}}}
+num_samples: 3
+seed: 7
+"""
+MINIMAL = """base: [dataset=synthetic]
+algorithms: {fedrap: [algorithm=fedrap]}
+space: {fedrap.lam: {uniform: [0.0, 1.0]}}
+"""
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "search.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_search_file_is_read_with_a_shared_space_and_extra_keys_per_algorithm(tmp_path):
+    # Execute
+    search = Search.load(_write(tmp_path, GOOD.format(out=tmp_path)), base=["rounds=1"])
+    # Assert
+    assert search.output_dir == tmp_path / "s"
+    assert search.fixed("fedmf") == ["dataset=synthetic", "rounds=2", "rounds=1", "algorithm=fedmf"]
+    assert list(search.space_of("fedmf")) == ["fedrap.lr_head", "fedrap.local_epochs"]
+    assert set(search.space_of("fedrap")) == {
+        "fedrap.lr_head",
+        "fedrap.local_epochs",
+        "fedrap.regulariser",
+        "fedrap.lam",
+    }
+    assert (search.num_samples, search.seed, search.concurrency) == (3, 7, 1)
+
+
+def test_command_line_changes_replace_file_keys(tmp_path):
+    search = Search.load(
+        _write(tmp_path, GOOD.format(out=tmp_path)), num_samples=2, output_dir=str(tmp_path / "o")
+    )
+    assert search.num_samples == 2 and search.output_dir == tmp_path / "o" / "s"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("\nsamples: 3\n", "unknown search keys \\['samples'\\]"),
+        ("\nextra_space: {fedncf: {}}\n", "fedncf"),
+        ("\nconcurrency: 0\n", "at least 1"),
+    ],
+)
+def test_unknown_or_inconsistent_file_keys_are_errors(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message):
+        Search.load(_write(tmp_path, MINIMAL + change))
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ("{fedrap.lr_hed: {uniform: [0.1, 1.0]}}", "fedrap.lr_hed"),  # not a config key
+        ("{fedrap.local_epochs: {uniform: [1, 10]}}", "fedrap.local_epochs"),  # floats for an int
+        ("{fedrap.regulariser: {choice: [l1, l3]}}", "fedrap.regulariser"),  # a bad choice
+        ("{federation.participation: {uniform: [0.5, 1.5]}}", "participation"),  # out of range
+        ("{fedrap.lam: {normal: [0, 1]}}", "fedrap.lam"),  # unknown distribution
+        ("{fedrap.lam: {uniform: [1.0, 0.0]}}", "low < high"),
+        ("{fedrap.lam: {loguniform: [0.0, 1.0]}}", "low > 0"),
+        ("{fedrap.dim: {randint: [1.5, 9]}}", "integer bounds"),
+        ("{seed: {randint: [0, 9]}}", "sets \\['seed'\\] itself"),
+    ],
+)
+def test_a_space_a_run_would_refuse_is_an_error_before_any_trial(tmp_path, space, message):
+    text = MINIMAL.replace("space: {fedrap.lam: {uniform: [0.0, 1.0]}}", f"space: {space}")
+    with pytest.raises(ConfigError, match=message):
+        Search.load(_write(tmp_path, text))
+
+
+def test_an_unknown_algorithm_and_a_test_objective_are_errors(tmp_path):
+    space = "space: {fedrap.lam: {uniform: [0.0, 1.0]}}\n"
+    assert space in MINIMAL
+    with pytest.raises(ConfigError, match="fedrapp"):
+        Search.load(_write(tmp_path, "algorithms: {x: [algorithm=fedrapp]}\n" + space))
+    with pytest.raises(ConfigError, match="validation HR@10"):
+        Search.load(_write(tmp_path, "algorithms: {x: [eval.selection=test]}\n" + space))
+
+
+def test_probes_cover_both_ends_and_the_middle():
+    assert Distribution("randint", (1, 11)).probes() == [1, 10, 5]
+    low, high, middle = Distribution("loguniform", (0.01, 1.0)).probes()
+    assert (low, high) == (0.01, 1.0) and math.isclose(middle, 0.1)
+    assert Distribution("choice", ("l1", "l2")).probes() == ["l1", "l2"]
