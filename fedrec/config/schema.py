@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from fedrec.config.dpsgd import DPSGDConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
 Protocol = Literal["strict", "legacy"]
@@ -125,3 +126,4 @@ class ExperimentConfig:
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     attack: AttackConfig = field(default_factory=AttackConfig)
+    dpsgd: DPSGDConfig = field(default_factory=DPSGDConfig)
