@@ -182,3 +182,8 @@ def _check_dpsgd(config: ExperimentConfig) -> None:
             "config key 'dpsgd.enabled': DP-SGD runs in the simulation's cohort trainer; "
             "devices do not apply it yet"
         )
+    if config.federation.strategy == "fedprox":
+        raise ConfigError(
+            "config key 'dpsgd.enabled': FedProx's proximal term is not privatised by DP-SGD; "
+            "use another federation.strategy"
+        )

@@ -29,7 +29,8 @@ def epsilon(accountant: str, noise: float, sample_rate: float, steps: int, delta
         return float("inf")
     acc = create_accountant(mechanism=accountant)
     acc.history = [(noise, sample_rate, steps)]
-    return float(acc.get_epsilon(delta=delta))
+    with np.errstate(divide="ignore"):  # PRV takes log(1 − q), −∞ at q = 1, and handles it
+        return float(acc.get_epsilon(delta=delta))
 
 
 def user_epsilons(ledger: np.ndarray, cfg: DPSGDConfig) -> np.ndarray:

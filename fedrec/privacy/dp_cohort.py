@@ -1,19 +1,21 @@
 """Vectorised DP-SGD of FedRAP for a cohort: Opacus' clipping and noise, for all users at once.
 
 Per step and per user it does what Opacus' ``GradSampleModule`` + ``DPOptimizer`` do around the
-per-user model of :mod:`fedrec.algorithms.fedrap.per_user`:
+per-user model of :mod:`fedrec.algorithms.fedrap.per_user`: per-sample gradients
+(:mod:`fedrec.privacy.grads`), each clipped to total norm ``S``, summed per user, ``N(0, σ²S²)``
+noise added to **every** entry of every trained parameter, the sum divided by the user's
+expected batch size, then plain SGD with weight decay and the reference's per-step decay of the
+learning rate.
 
-1. per-sample gradients of the sample's loss (its BCE term and its share of the batch-row
-   regularisers ``−λ‖D_i − C_i‖²/dim + μ|C_i|₁/dim``) with respect to the head's weight and
-   bias and the sample's D and C rows, written in closed form;
-2. each sample's gradient clipped to total L2 norm ``S`` by ``min(1, S / (‖g‖ + 1e-6))``;
-3. the clipped gradients summed per user, and ``N(0, σ²S²)`` noise added to **every** entry of
-   every trained parameter, including the rows no sample touched; so D and C are dense here;
-4. the sum divided by the user's expected batch size, then plain SGD with weight decay and the
-   per-step learning-rate decay of the reference.
+Rows of D and C that none of a user's samples this round refer to get no gradient in any step,
+so each step only decays them and adds noise: ``x ← k_t·x − r_t·ξ_t`` with ``k_t = 1 − lr_t·wd``,
+``r_t = lr_t / B`` and independent ``ξ_t ~ N(0, σ²S²)``. After the round such a row is
+``(Π k_t)·x₀`` plus one Gaussian of variance ``Σ_t (Π_{s>t} k_s)² r_t² σ²S²``: the same
+distribution as stepping it, drawn once per round instead of once per step. The rows samples do
+touch are stepped one by one with fresh noise every step. The result is dense D and C per user.
 
-The relative-loss early stop is off: it reads the private loss, and the number of steps must
-not depend on the data for the accountant's count to hold.
+The relative-loss early stop is off: it reads the private loss, and the number of steps must not
+depend on the data for the accountant's count to hold.
 """
 
 from __future__ import annotations
@@ -25,9 +27,7 @@ import torch
 from fedrec.algorithms.fedrap.cohort import RoundSettings
 from fedrec.config.schema import FedRAPConfig
 from fedrec.privacy.batches import StepSchedule
-
-#: Opacus adds this to every per-sample norm before dividing the bound by it.
-CLIP_EPS = 1e-6
+from fedrec.privacy.grads import SampleGradients, SampleRows, sample_gradients
 
 
 @dataclass
@@ -48,72 +48,46 @@ class NoiseSettings:
     max_grad_norm: float  # S
     expected_batch: torch.Tensor  # (U,) what a user's noisy sum is divided by
 
+    @property
+    def std(self) -> float:
+        """Return the noise's standard deviation ``σ·S``."""
+        return self.noise_multiplier * self.max_grad_norm
 
-@dataclass(frozen=True)
-class SampleGradients:
-    """Per-sample gradients of a batch's samples, and each sample's loss."""
 
-    weight: torch.Tensor  # (B, dim)
-    bias: torch.Tensor  # (B,)
-    local: torch.Tensor  # (B, dim), zero when D is not trained
-    glob: torch.Tensor  # (B, dim), zero when C is not trained
-    loss: torch.Tensor  # (B,)
+@dataclass
+class _Rows:
+    """The (user, item) rows the round's samples refer to, and what the other rows owe."""
 
-    def norms(self) -> torch.Tensor:
-        """Return each sample's gradient norm over all parameters (Opacus' flat clipping)."""
-        parts = (self.weight, self.bias.unsqueeze(1), self.local, self.glob)
-        norms: torch.Tensor = torch.stack([p.norm(2, dim=1) for p in parts], dim=1).norm(2, dim=1)
-        return norms
+    flat: torch.Tensor  # (R,) user · n_items + item
+    owner: torch.Tensor  # (R,) local user
+    sample_row: torch.Tensor  # (S,) each sample's row
+    views: dict[str, torch.Tensor]  # trained views' rows: "local" (D) and/or "glob" (C), (R, dim)
+    scale: torch.Tensor  # (U,) float64, Π k_t of the other rows
+    variance: torch.Tensor  # (U,) float64, their accumulated noise variance
 
-    def clip(self, bound: float) -> SampleGradients:
-        """Return the gradients scaled by ``min(1, bound / (norm + 1e-6))``, as Opacus clips."""
-        factor = (bound / (self.norms() + CLIP_EPS)).clamp(max=1.0)
-        col = factor.unsqueeze(1)
-        return SampleGradients(
-            self.weight * col, self.bias * factor, self.local * col, self.glob * col, self.loss
+    @classmethod
+    def gather(
+        cls, t: DenseCohort, user: torch.Tensor, item: torch.Tensor, cfg: FedRAPConfig
+    ) -> _Rows:
+        n_users, n_items, dim = t.item_local.shape
+        flat, sample_row = torch.unique(user * n_items + item, return_inverse=True)
+        views = {}
+        if cfg.variant != "global_only":
+            views["local"] = t.item_local.view(-1, dim)[flat]
+        if cfg.variant != "local_only":
+            views["glob"] = t.item_global.view(-1, dim)[flat]
+        ones, zeros = (
+            torch.ones(n_users, dtype=torch.float64),
+            torch.zeros(n_users, dtype=torch.float64),
         )
+        return cls(flat, flat // n_items, sample_row, views, ones, zeros)
 
-
-def sample_gradients(
-    t: DenseCohort,
-    user: torch.Tensor,
-    item: torch.Tensor,
-    label: torch.Tensor,
-    cfg: FedRAPConfig,
-    lam: float,
-    mu: float,
-) -> SampleGradients:
-    """Return the per-sample gradients of FedRAP's per-user loss on the samples given.
-
-    Each sample's gradient is ``B`` times its share of the mean batch loss, which is what Opacus
-    computes with ``loss_reduction="mean"``. The BCE part reproduces torch's backward, including
-    its ``max(p(1 − p), 1e-12)`` guard.
-    """
-    dim = t.item_local.shape[2]
-    local = t.item_local[user, item]
-    glob = t.item_global[user, item]
-    rows = local + glob
-    head = t.head_weight[user]
-    prob = torch.sigmoid((rows * head).sum(1) + t.head_bias[user])
-    spread = prob * (1 - prob)
-    g_logit = (prob - label) * spread / spread.clamp(min=1e-12)
-    log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
-    diff = local - glob
-    l1 = cfg.regulariser == "l1"
-    reg = glob.abs().sum(1) if l1 else (glob * glob).sum(1)
-    loss = -(label * log_p + (1 - label) * log_q) - lam * (diff * diff).sum(1) / dim
-    loss = loss + mu * reg / dim
-    via_head = g_logit.unsqueeze(1) * head
-    gap_grad = (2 * lam / dim) * diff
-    reg_grad = (mu / dim) * torch.sign(glob) if l1 else (2 * mu / dim) * glob
-    d_on, c_on = float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
-    return SampleGradients(
-        weight=g_logit.unsqueeze(1) * rows,
-        bias=g_logit,
-        local=d_on * (via_head - gap_grad),
-        glob=c_on * (via_head + gap_grad + reg_grad),
-        loss=loss,
-    )
+    def read(self, name: str, t: DenseCohort, rows: torch.Tensor) -> torch.Tensor:
+        """Return a view's rows for the samples (a frozen view is read from the dense table)."""
+        if name in self.views:
+            return self.views[name][rows]
+        dense = t.item_local if name == "local" else t.item_global
+        return dense.view(-1, dense.shape[2])[self.flat[rows]]
 
 
 def train_dense_cohort(
@@ -153,65 +127,104 @@ def train_dense_cohort(
     """
     if settings.proximal_mu > 0:
         raise ValueError("DP-SGD does not privatise FedProx's proximal term: use fedavg")
-    n_users = t.head_bias.shape[0]
+    rows = _Rows.gather(t, user, item, cfg)
+    n_users = len(t.head_bias)
     taken = torch.zeros(n_users)
     loss_sum = torch.zeros(n_users, dtype=torch.float64)
     seen = torch.zeros(n_users, dtype=torch.float64)
     for step in steps:
         decay = cfg.batch_lr_decay**taken
-        lrs = (settings.lr_head * decay, settings.lr_embedding * decay)
-        lr_head, lr_emb = (torch.where(step.active, lr, 0.0) for lr in lrs)
+        lr_head, lr_emb = (
+            torch.where(step.active, lr * decay, 0.0)
+            for lr in (settings.lr_head, settings.lr_embedding)
+        )
         idx = torch.nonzero(step.batch).squeeze(1)
-        grads = sample_gradients(
-            t, user[idx], item[idx], label[idx], cfg, settings.lam, settings.mu
-        )
-        _apply_step(
-            t,
-            user[idx],
-            item[idx],
-            grads.clip(noise.max_grad_norm),
-            lr_head,
-            lr_emb,
-            cfg,
-            noise,
-            generator,
-        )
+        grads = _batch_gradients(t, rows, idx, user, label, cfg, settings)
+        _step(t, rows, grads.clip(noise.max_grad_norm), user[idx], rows.sample_row[idx],
+              (lr_head, lr_emb), cfg.weight_decay, noise, generator)  # fmt: skip
         loss_sum.index_add_(0, user[idx], grads.loss.double())
         seen.index_add_(0, user[idx], torch.ones(len(idx), dtype=torch.float64))
         taken += step.active.float()
+    _finish(t, rows, noise, generator)
     return (loss_sum / seen.clamp(min=1)).float()
 
 
-def _apply_step(
+def _batch_gradients(
     t: DenseCohort,
+    rows: _Rows,
+    idx: torch.Tensor,
     user: torch.Tensor,
-    item: torch.Tensor,
-    clipped: SampleGradients,
-    lr_head: torch.Tensor,
-    lr_emb: torch.Tensor,
+    label: torch.Tensor,
     cfg: FedRAPConfig,
+    settings: RoundSettings,
+) -> SampleGradients:
+    r, u = rows.sample_row[idx], user[idx]
+    batch = SampleRows(
+        local=rows.read("local", t, r),
+        glob=rows.read("glob", t, r),
+        weight=t.head_weight[u],
+        bias=t.head_bias[u],
+        label=label[idx],
+    )
+    return sample_gradients(batch, cfg, settings.lam, settings.mu)
+
+
+def _step(
+    t: DenseCohort,
+    rows: _Rows,
+    clipped: SampleGradients,
+    user: torch.Tensor,
+    sample_row: torch.Tensor,
+    lrs: tuple[torch.Tensor, torch.Tensor],
+    wd: float,
     noise: NoiseSettings,
     generator: torch.Generator,
 ) -> None:
-    """Sum, noise, normalise and take the SGD step, in the order Opacus and torch's SGD do."""
-    std = noise.noise_multiplier * noise.max_grad_norm
-    n_items = t.item_local.shape[1]
-    flat = user * n_items + item
-    trained = [
-        (t.head_weight, clipped.weight, user, lr_head),
-        (t.head_bias, clipped.bias, user, lr_head),
-    ]
-    if cfg.variant != "global_only":
-        trained.append((t.item_local.view(-1, t.item_local.shape[2]), clipped.local, flat, lr_emb))
-    if cfg.variant != "local_only":
-        trained.append((t.item_global.view(-1, t.item_global.shape[2]), clipped.glob, flat, lr_emb))
-    for param, sample_grads, index, lr in trained:
-        grad = _noise_like(param, std, generator).index_add_(0, index, sample_grads)
-        grad = grad.view(len(lr), -1)
-        grad.div_(noise.expected_batch.unsqueeze(1)).add_(
-            param.view(len(lr), -1), alpha=cfg.weight_decay
-        )
-        param.view(len(lr), -1).addcmul_(grad, -lr.unsqueeze(1))
+    """One DP-SGD step of every active user (inactive users have learning rate 0)."""
+    lr_head, lr_emb = lrs
+    users = torch.arange(len(lr_head))
+    _sgd(t.head_weight, clipped.weight, user, users, lr_head, wd, noise, generator)
+    _sgd(t.head_bias, clipped.bias, user, users, lr_head, wd, noise, generator)
+    for name, table in rows.views.items():
+        grads = clipped.local if name == "local" else clipped.glob
+        _sgd(table, grads, sample_row, rows.owner, lr_emb, wd, noise, generator)
+    # The rows no sample touched: decayed, and their noise's variance carried forward.
+    keep = 1 - lr_emb.double() * wd
+    rate = lr_emb.double() / noise.expected_batch.double()
+    rows.scale.mul_(keep)
+    rows.variance.mul_(keep**2).add_(rate**2 * noise.std**2)
+
+
+def _sgd(
+    param: torch.Tensor,
+    sample_grads: torch.Tensor,
+    index: torch.Tensor,
+    owner: torch.Tensor,
+    lr: torch.Tensor,
+    wd: float,
+    noise: NoiseSettings,
+    generator: torch.Generator,
+) -> None:
+    """``p ← p − lr·((N(0, σ²S²) + Σ clipped) / B + wd·p)``, Opacus' and torch's SGD order.
+
+    ``index`` is each sample's entry of ``param``, ``owner`` each entry's user.
+    """
+    grad = _noise_like(param, noise.std, generator).index_add_(0, index, sample_grads)
+    shape = (-1,) + (1,) * (param.dim() - 1)
+    grad.div_(noise.expected_batch[owner].view(shape)).add_(param, alpha=wd)
+    param.addcmul_(grad, lr[owner].view(shape), value=-1.0)
+
+
+def _finish(t: DenseCohort, rows: _Rows, noise: NoiseSettings, generator: torch.Generator) -> None:
+    """Give the rows no sample touched their decay and their round's noise; write the rest back."""
+    dense = {"local": t.item_local, "glob": t.item_global}
+    for name, table in rows.views.items():
+        per_user = dense[name].view(len(rows.scale), -1)
+        per_user.mul_(rows.scale.float().unsqueeze(1))
+        if noise.std > 0:
+            draw = torch.empty_like(per_user).normal_(0.0, 1.0, generator=generator)
+            per_user.addcmul_(draw, rows.variance.sqrt().float().unsqueeze(1))
+        dense[name].view(-1, table.shape[1])[rows.flat] = table
 
 
 def _noise_like(param: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:

@@ -7,12 +7,8 @@ from hypothesis import strategies as st
 from fedrec.algorithms.fedrap.cohort import RoundSettings
 from fedrec.config.schema import FedRAPConfig
 from fedrec.privacy.batches import Step
-from fedrec.privacy.dp_cohort import (
-    DenseCohort,
-    NoiseSettings,
-    sample_gradients,
-    train_dense_cohort,
-)
+from fedrec.privacy.dp_cohort import DenseCohort, NoiseSettings, train_dense_cohort
+from fedrec.privacy.grads import SampleRows, sample_gradients
 
 
 def _random_cohort(gen, n_users, n_items, dim, scale):
@@ -53,7 +49,11 @@ def test_every_clipped_sample_gradient_is_within_the_bound(
     tables = _random_cohort(gen, n_users, n_items, dim, scale)
     user, item, label = _random_samples(gen, n_users, n_items, n_samples)
     cfg = FedRAPConfig(dim=dim, regulariser=regulariser)
-    grads = sample_gradients(tables, user, item, label, cfg, lam=0.1, mu=0.1)
+    rows = SampleRows(
+        tables.item_local[user, item], tables.item_global[user, item], tables.head_weight[user],
+        tables.head_bias[user], label,
+    )  # fmt: skip
+    grads = sample_gradients(rows, cfg, lam=0.1, mu=0.1)
     # Execute
     clipped = grads.clip(bound)
     # Assert: within the bound, and samples already inside it are left (almost) alone.

@@ -11,12 +11,8 @@ from fedrec.algorithms.fedrap.samples import build_round_samples
 from fedrec.config.schema import FedRAPConfig
 from fedrec.models.fedrap import AdditiveItemScorer, initial_state
 from fedrec.privacy.batches import BatchPlan, poisson_steps, shuffled_steps
-from fedrec.privacy.dp_cohort import (
-    DenseCohort,
-    NoiseSettings,
-    sample_gradients,
-    train_dense_cohort,
-)
+from fedrec.privacy.dp_cohort import DenseCohort, NoiseSettings, train_dense_cohort
+from fedrec.privacy.grads import SampleRows, sample_gradients
 from fedrec.privacy.opacus_user import train_user_opacus
 from tests.factories import tiny_split
 
@@ -104,10 +100,12 @@ def test_vectorised_dpsgd_equals_opacus_without_noise(sampling, regulariser, var
     )
     rnd = _Round(tiny_split(), cfg, sampling, variant)
     bound = 0.05
-    first = sample_gradients(
-        _cohort(rnd.init, rnd.split.n_users), rnd.samples.sample_user, rnd.item,
-        rnd.samples.label, cfg, rnd.lam, MU,
+    t, user = _cohort(rnd.init, rnd.split.n_users), rnd.samples.sample_user
+    rows = SampleRows(
+        t.item_local[user, rnd.item], t.item_global[user, rnd.item], t.head_weight[user],
+        t.head_bias[user], rnd.samples.label,
     )  # fmt: skip
+    first = sample_gradients(rows, cfg, rnd.lam, MU)
     assert float((first.norms() > bound).float().mean()) > 0.9
     # Execute
     tables, loss = rnd.vectorised(0.0, bound)
@@ -148,24 +146,34 @@ def test_noise_std_is_sigma_times_bound_over_batch_times_lr_on_every_entry():
         assert float(rows.std()) == pytest.approx(want, rel=0.1)
 
 
-def test_opacus_noise_has_the_same_statistics_as_the_vectorised_path():
-    # Prepare: one user with a large catalogue, one step.
-    cfg = FedRAPConfig(dim=8, batch_size=4096, local_epochs=1)
+def test_opacus_noise_has_the_same_statistics_as_the_vectorised_path_over_several_steps():
+    # Prepare: one user, a large catalogue, three steps; Opacus draws noise on every row every
+    # step, the cohort path once per round on the rows no sample touched.
+    cfg = FedRAPConfig(dim=8, batch_size=4096, local_epochs=3)
     rnd = _Round(tiny_split(n_users=2, n_items=600), cfg, "shuffle")
     sigma, bound = 1.0, 0.1
+    expected = float(rnd.plan.expected_batch[0])
+    keep = [1 - LR_EMB * cfg.batch_lr_decay**t * cfg.weight_decay for t in range(3)]
+    rate = [LR_EMB * cfg.batch_lr_decay**t / expected for t in range(3)]
+    variance = sum((rate[t] * np.prod(keep[t + 1 :])) ** 2 for t in range(3))
+    want = sigma * bound * variance**0.5
+    untouched = torch.ones(rnd.split.n_items, dtype=torch.bool)
+    untouched[rnd.item[rnd.samples.sample_user == 0]] = False
     # Execute
     noisy, _ = rnd.opacus(0, sigma, bound, seed=4)
     clean, _ = rnd.opacus(0, 0.0, bound)
     vec_noisy, _ = rnd.vectorised(sigma, bound, seed=4)
     vec_clean, _ = rnd.vectorised(0.0, bound)
-    # Assert
-    want = sigma * bound * LR_EMB / float(rnd.plan.expected_batch[0])
-    opacus_diff = noisy.item_global.weight - clean.item_global.weight
-    ours = vec_noisy.item_global[0] - vec_clean.item_global[0]
-    assert float(opacus_diff.std()) == pytest.approx(want, rel=0.06)
-    assert float(ours.std()) == pytest.approx(want, rel=0.06)
+    # Assert: the same spread on every untouched entry of C and D, in both paths.
+    with torch.no_grad():
+        for view in ("item_global", "item_local"):
+            theirs = getattr(noisy, view).weight - getattr(clean, view).weight
+            ours = getattr(vec_noisy, view)[0] - getattr(vec_clean, view)[0]
+            assert float(theirs[untouched].std()) == pytest.approx(want, rel=0.06)
+            assert float(ours[untouched].std()) == pytest.approx(want, rel=0.06)
+            assert abs(float(ours[untouched].mean())) < 4 * want / ours[untouched].numel() ** 0.5
     torch.testing.assert_close(
-        vec_clean.item_global[0], clean.item_global.weight, atol=1e-5, rtol=1e-5
+        vec_clean.item_global[0], clean.item_global.weight.detach(), atol=1e-5, rtol=1e-5
     )
 
 

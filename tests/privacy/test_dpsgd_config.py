@@ -40,6 +40,7 @@ def test_direct_construction_is_checked_too():
     [
         ["algorithm=mostpop", "dpsgd.enabled=true"],
         ["deployment.enabled=true", "deployment.n_items=10", "dpsgd.enabled=true"],
+        ["federation.strategy=fedprox", "dpsgd.enabled=true"],
     ],
 )
 def test_dpsgd_is_refused_where_it_would_not_apply(overrides):
