@@ -76,11 +76,8 @@ class _Rows:
             views["local"] = t.item_local.view(-1, dim)[flat]
         if cfg.variant != "local_only":
             views["glob"] = t.item_global.view(-1, dim)[flat]
-        ones, zeros = (
-            torch.ones(n_users, dtype=torch.float64),
-            torch.zeros(n_users, dtype=torch.float64),
-        )
-        return cls(flat, flat // n_items, sample_row, views, ones, zeros)
+        unit = torch.ones(n_users, dtype=torch.float64)
+        return cls(flat, flat // n_items, sample_row, views, unit, torch.zeros_like(unit))
 
     def read(self, name: str, t: DenseCohort, rows: torch.Tensor) -> torch.Tensor:
         """Return a view's rows for the samples (a frozen view is read from the dense table)."""
