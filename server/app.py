@@ -16,6 +16,7 @@ from clients.runtime import split_for
 from fedrec.algorithms import create_algorithm
 from fedrec.config import ExperimentConfig, from_run_config
 from fedrec.deploy.catalogue import catalogue_only
+from fedrec.privacy.accounting import record_level_summary
 from fedrec.privacy.client_level import client_dp_summary, expected_clients
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
@@ -55,6 +56,8 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
         "peak_anon_shmem_mb": rss.peak_held_mb,
         "wall_seconds": time.perf_counter() - started,
         "client_state": _state_summary(placement),
+        # Every user's DP-SGD steps sit in its node's ledger, beside the state moved back here.
+        **record_level_summary(cfg.dpsgd, run.path / "client_state"),
     }
     extra.update(_client_dp_summary(cfg, len(records)))
     summary = summarise(cfg, records, extra)

@@ -103,9 +103,12 @@ def _merge(layers: Sequence[DictConfig]) -> ExperimentConfig:
         key = getattr(exc, "full_key", None) or "?"
         reason = str(exc).splitlines()[0]
         raise ConfigError(f"config key '{key}': {reason}") from exc
+    except ValueError as exc:  # a section's own check (``__post_init__``) names its key
+        raise ConfigError(str(exc)) from exc
     assert isinstance(config, ExperimentConfig)
     _check_ranges(config)
     _check_deployment(config)
+    _check_dpsgd(config)
     return config
 
 
@@ -165,4 +168,38 @@ def _check_deployment(config: ExperimentConfig) -> None:
         raise ConfigError(
             "config key 'federation.clients_per_round': needs the whole population's draws, "
             "which no device has; use federation.participation in deployment"
+        )
+
+
+# Algorithms whose local training DP-SGD privatises (FedRAP's cohort trainer).
+DPSGD_ALGORITHMS = ("fedrap", "fedmf")
+
+
+def _check_dpsgd(config: ExperimentConfig) -> None:
+    if not config.dpsgd.enabled:
+        return
+    if config.algorithm not in DPSGD_ALGORITHMS:
+        raise ConfigError(
+            f"config key 'dpsgd.enabled': DP-SGD privatises FedRAP's local training; "
+            f"'{config.algorithm}' has none (use one of {list(DPSGD_ALGORITHMS)})"
+        )
+    if config.deployment.enabled:
+        raise ConfigError(
+            "config key 'dpsgd.enabled': DP-SGD runs in the simulation's cohort trainer; "
+            "devices do not apply it yet"
+        )
+    if config.federation.strategy == "fedprox":
+        raise ConfigError(
+            "config key 'dpsgd.enabled': FedProx's proximal term is not privatised by DP-SGD; "
+            "use another federation.strategy"
+        )
+    if config.model.name != "affine":
+        raise ConfigError(
+            "config key 'dpsgd.enabled': DP-SGD has per-sample gradients for the affine head "
+            f"only, not for model.name='{config.model.name}'"
+        )
+    if config.fedrap.local_lr_scale != 1.0:
+        raise ConfigError(
+            "config key 'dpsgd.enabled': the DP-SGD step trains D at C's learning rate; "
+            "leave fedrap.local_lr_scale at 1"
         )

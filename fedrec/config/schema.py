@@ -12,6 +12,7 @@ from typing import Literal
 
 from fedrec.config.baselines import CentralisedConfig, PFedRecConfig
 from fedrec.config.client_dp import ClientDPConfig, LeakageConfig
+from fedrec.config.dpsgd import DPSGDConfig
 from fedrec.config.model import ModelConfig
 from fedrec.config.strategy import AttackConfig, SparsityConfig, StrategyConfig
 
@@ -137,3 +138,4 @@ class ExperimentConfig:
     attack: AttackConfig = field(default_factory=AttackConfig)
     client_dp: ClientDPConfig = field(default_factory=ClientDPConfig)
     leakage: LeakageConfig = field(default_factory=LeakageConfig)
+    dpsgd: DPSGDConfig = field(default_factory=DPSGDConfig)

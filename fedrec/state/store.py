@@ -54,6 +54,7 @@ class ClientStateStore:
         if np.any(np.diff(self.users) <= 0):
             raise ValueError("store users must be sorted and distinct")
         self.init = init
+        self.folder = folder
         n_items, dim = init.item_local.shape
         n = len(self.users)
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ node hosts a fixed slice of the users; a real device hosts exactly one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch
 from fedrec.aggregation.updates import UserUpdates
 from fedrec.algorithms.base import DEFAULT_OPTIONS, NodeUpdate, TrainOptions
 from fedrec.algorithms.fedrap.cohort import (
+    CohortUpdate,
     RoundSettings,
     sum_global_updates,
     train_cohort,
@@ -24,7 +26,7 @@ from fedrec.algorithms.fedrap.cohort import (
 from fedrec.algorithms.fedrap.curriculum import round_learning_rates, round_weights
 from fedrec.algorithms.fedrap.evaluate import cohort_scores
 from fedrec.algorithms.fedrap.protect import protect_uploads
-from fedrec.algorithms.fedrap.samples import build_round_samples
+from fedrec.algorithms.fedrap.samples import RoundSamples, build_round_samples
 from fedrec.algorithms.fedrap.upload import as_user_updates, client_uploads
 from fedrec.algorithms.participation import cohorts, participants
 from fedrec.algorithms.ranks import collect_ranks, rank_held_out
@@ -32,15 +34,53 @@ from fedrec.attack.exposure import target_ranks
 from fedrec.attack.poison import boost_factor, target_item
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
+from fedrec.privacy.local import private_cohort_size, train_private
 from fedrec.state.budget import cohort_size
 from fedrec.state.store import ClientStateStore
 from fedrec.wire import TARGET_RANK
 
 ITEM_GLOBAL = "item-global"
 
+CohortTrainer = Callable[
+    [ClientStateStore, RoundSamples, torch.Tensor, ExperimentConfig, RoundSettings], CohortUpdate
+]
+
+
+@dataclass(frozen=True)
+class LocalTraining:
+    """How a node trains a cohort: the trainer, and how many users a cohort may hold."""
+
+    train: CohortTrainer
+    cohort_size: Callable[[SplitData, ExperimentConfig], int]
+
+
+def train_touched(
+    store: ClientStateStore,
+    samples: RoundSamples,
+    item_global: torch.Tensor,
+    cfg: ExperimentConfig,
+    settings: RoundSettings,
+) -> CohortUpdate:
+    """Train a cohort on the rows it touches only (the fast, exact path), and store it."""
+    row_user, row_item = samples.row_user.numpy(), samples.row_item.numpy()
+    state = store.touched(samples.users, row_user, row_item)
+    update = train_cohort(state, item_global, samples, cfg.fedrap, settings, cfg.federation.kernel)
+    store.update(samples.users, row_user, row_item, state, update.local_scale)
+    return update
+
+
+SPARSE = LocalTraining(train_touched, cohort_size)
+#: Record-level DP-SGD (:mod:`fedrec.privacy`): dense D and C, noise on every entry.
+PRIVATE = LocalTraining(train_private, private_cohort_size)
+
+
+def local_training(cfg: ExperimentConfig) -> LocalTraining:
+    """Return DP-SGD training when ``dpsgd.enabled``, else the sparse trainer."""
+    return PRIVATE if cfg.dpsgd.enabled else SPARSE
+
 
 def training_cohorts(
-    split: SplitData, users: IntArray, cfg: ExperimentConfig
+    split: SplitData, users: IntArray, cfg: ExperimentConfig, size: int
 ) -> Iterator[IntArray]:
     """Group users by their number of local batches per epoch, then cut into cohorts.
 
@@ -51,7 +91,7 @@ def training_cohorts(
     samples = split.train_counts()[users] * (1 + cfg.fedrap.num_negatives)
     n_batches = -(-samples // cfg.fedrap.batch_size)
     for count in np.unique(n_batches):
-        yield from cohorts(users[n_batches == count], cohort_size(split, cfg))
+        yield from cohorts(users[n_batches == count], size)
 
 
 def train_node(
@@ -88,13 +128,10 @@ def train_node(
     per_user: list[UserUpdates] = []
     ids: list[IntArray] = []
     boost = boost_factor(cfg.attack, split.n_users, split.n_fake)
-    fed = cfg.federation
-    for cohort in training_cohorts(split, users, cfg):
+    fed, local = cfg.federation, local_training(cfg)
+    for cohort in training_cohorts(split, users, cfg, local.cohort_size(split, cfg)):
         samples = build_round_samples(split, cohort, cfg.protocol, cfg.fedrap.num_negatives, keys)
-        row_user, row_item = samples.row_user.numpy(), samples.row_item.numpy()
-        state = store.touched(cohort, row_user, row_item)
-        update = train_cohort(state, item_global, samples, cfg.fedrap, settings, fed.kernel)
-        store.update(cohort, row_user, row_item, state, update.local_scale)
+        update = local.train(store, samples, item_global, cfg, settings)
         update = client_uploads(update, item_global, cohort, split, options, boost)
         update = protect_uploads(update, item_global, cohort, split, cfg.leakage, options, keys)
         counts = samples.user_count.to(item_global.dtype)
