@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import OmegaConf
 
 from fedrec.config import ConfigError
@@ -25,10 +24,24 @@ def format_value(value: Any) -> str:
     in which case they are quoted.
     """
     if isinstance(value, str):
-        return value if yaml.safe_load(value) == value else json.dumps(value)
+        if "${" in value:
+            raise ConfigError(f"{value!r} would be read as an OmegaConf interpolation")
+        return value if _reads_back(value) else json.dumps(value, ensure_ascii=False)
     if hasattr(value, "item"):  # numpy scalars, as Ray Tune samples them
         value = value.item()
     return json.dumps(value)
+
+
+def _reads_back(text: str) -> bool:
+    """Whether OmegaConf's dotlist parser reads ``text`` bare as the same string.
+
+    It cannot for ``@x`` (a YAML error), ``0E0`` (its float rule is wider than PyYAML's), ``true``.
+    """
+    try:
+        parsed = OmegaConf.to_container(OmegaConf.from_dotlist([f"k={text}"]))
+    except Exception:  # any parse failure means: quote it
+        return False
+    return bool(parsed == {"k": text})
 
 
 def format_override(key: str, value: Any) -> str:

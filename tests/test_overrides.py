@@ -18,10 +18,15 @@ SCALARS = (
 )
 
 
-@given(SCALARS)
+@given(SCALARS.filter(lambda v: not (isinstance(v, str) and "${" in v)))
 def test_a_formatted_value_parses_back_as_itself(value):
     parsed = OmegaConf.to_container(OmegaConf.from_dotlist([format_override("k", value)]))
     assert parsed == {"k": value}
+
+
+def test_an_interpolation_cannot_be_written_as_a_literal_value():
+    with pytest.raises(ConfigError, match="interpolation"):
+        format_override("k", "a${b}")
 
 
 def test_numpy_scalars_are_written_as_plain_numbers():
