@@ -246,7 +246,7 @@ def cohort_logits(
     private: torch.Tensor,
     shared: torch.Tensor,
 ) -> torch.Tensor:
-    """Return ``(U, n_items)`` logits of the users' models on their tables ``(U, n_items, w)``."""
+    """Return ``(B, L)`` logits of ``B`` models (users or samples) on their items ``(B, L, w)``."""
     module = create_model(cfg.model, len(items), cfg.fedrap.dim)
     params = {
         **layout.private.unpack(private),

@@ -17,14 +17,14 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
-from torch.func import functional_call
 
+from fedrec.algorithms.additive.node import cohort_logits
 from fedrec.algorithms.base import DEFAULT_OPTIONS, GlobalArrays, NodeData, NodeUpdate, TrainOptions
 from fedrec.algorithms.fedrap.samples import build_round_samples
 from fedrec.algorithms.ranks import collect_ranks, rank_held_out
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
-from fedrec.models import create_model, model_class
+from fedrec.models import model_class
 from fedrec.models.params import ModelLayout, model_layout
 from fedrec.rng import Stream, uniform
 
@@ -107,7 +107,7 @@ class Centralised:
         def rank(cohort: IntArray) -> dict[str, torch.Tensor]:
             idx = torch.from_numpy(cohort)
             block = items.unsqueeze(0).expand(len(cohort), -1, -1)
-            scores = _logits(self.cfg, parts.layout, block, users[idx], shared)
+            scores = cohort_logits(self.cfg, parts.layout, block, users[idx], shared)
             return rank_held_out(scores, node.split, cohort)
 
         return collect_ranks(node.hosted, 256, rank)
@@ -121,23 +121,6 @@ class Centralised:
 @lru_cache(maxsize=8)
 def _layout(cfg: ExperimentConfig) -> ModelLayout:
     return model_layout(cfg.model, cfg.fedrap.dim, cfg.seed)
-
-
-def _logits(
-    cfg: ExperimentConfig,
-    layout: ModelLayout,
-    items: torch.Tensor,
-    private: torch.Tensor,
-    shared: torch.Tensor,
-) -> torch.Tensor:
-    """Score ``items`` ``(B, L, width)`` for ``B`` users (or samples) with their parameters."""
-    module = create_model(cfg.model, len(items), cfg.fedrap.dim)
-    params = {
-        **layout.private.unpack(private),
-        **layout.shared.unpack(shared.expand(len(items), -1)),
-    }
-    logits: torch.Tensor = functional_call(module, params, (items,))
-    return logits
 
 
 def _train(
@@ -162,7 +145,7 @@ def _train(
         for batch in torch.split(order, c.batch_size):
             items, private, shared = parts.split(param)
             block = items[sample_item[batch]].unsqueeze(1)
-            logits = _logits(cfg, parts.layout, block, private[s.sample_user[batch]], shared)
+            logits = cohort_logits(cfg, parts.layout, block, private[s.sample_user[batch]], shared)
             loss = F.binary_cross_entropy_with_logits(logits.squeeze(1), s.label[batch])
             (grad,) = torch.autograd.grad(loss, param)
             _adam_step(param, grad, adam, c.lr)
