@@ -4,6 +4,9 @@
 :class:`~strategies.rows.RowStrategy`, the one Flower strategy that speaks sparse row updates.
 """
 
+from functools import partial
+
+from fedrec.algorithms.fedrap.curriculum import server_c_decay
 from fedrec.config.schema import ExperimentConfig
 from strategies.dp import with_client_dp
 from strategies.fedadagrad import fedadagrad
@@ -45,6 +48,7 @@ def create_strategy(
         top_k=cfg.eval.top_k,
         sparsity=cfg.sparsity,
         n_real_users=n_real_users,
+        item_decay=partial(server_c_decay, cfg.fedrap),
     )
     clients = population or n_real_users or cfg.federation.num_nodes
     return RowStrategy(with_client_dp(create_rule(cfg), cfg, clients), settings)

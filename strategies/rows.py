@@ -12,7 +12,7 @@ differential privacy) can wrap this strategy as a whole.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from fedrec.aggregation.codec import density, encode_arrays
 from fedrec.aggregation.prox import sparsify
 from fedrec.aggregation.rules import weighted_mean
 from fedrec.aggregation.updates import UserUpdates
+from fedrec.algorithms.fedrap.node import ITEM_GLOBAL
 from fedrec.attack.exposure import exposure
 from fedrec.config.strategy import SparsityConfig
 from fedrec.metrics import summarise_ranks
@@ -53,12 +54,15 @@ class StrategySettings:
         The L1 proximal step on 2-D global arrays.
     n_real_users : int or None
         Users with an id at or above this are fake and left out of evaluation metrics.
+    item_decay : callable
+        Round -> factor on the aggregated item table (FedRAP's ``c_decay=server``; else 1).
     """
 
     num_nodes: int
     top_k: int = 10
     sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     n_real_users: int | None = None
+    item_decay: Callable[[int], float] = field(default=lambda _round: 1.0)
 
 
 class RowStrategy(GlobalMean):
@@ -118,6 +122,9 @@ class RowStrategy(GlobalMean):
         if inputs is None:
             return None, None
         new = {k: self.rule.aggregate(k, v, inputs) for k, v in self.current.items()}
+        factor = self.settings.item_decay(server_round)
+        if factor != 1.0 and ITEM_GLOBAL in new:  # after any noise: post-processing
+            new[ITEM_GLOBAL] = (new[ITEM_GLOBAL] * factor).astype(new[ITEM_GLOBAL].dtype)
         extra = self._sparsify(new)
         metrics = self._train_metrics(stats, slowest)
         for key, value in extra.items():

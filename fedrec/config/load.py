@@ -203,3 +203,8 @@ def _check_dpsgd(config: ExperimentConfig) -> None:
             "config key 'dpsgd.enabled': the DP-SGD step trains D at C's learning rate; "
             "leave fedrap.local_lr_scale at 1"
         )
+    if config.fedrap.c_decay != "client":
+        raise ConfigError(
+            "config key 'dpsgd.enabled': the DP-SGD step decays C on the client; "
+            "leave fedrap.c_decay at 'client'"
+        )

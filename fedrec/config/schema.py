@@ -25,6 +25,7 @@ Score = Literal["logit", "probability"]
 Variant = Literal["full", "global_only", "local_only"]
 Kernel = Literal["auto", "eager", "compiled"]
 StatePrecision = Literal["float32", "float16"]
+DecayAt = Literal["client", "server"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class FedRAPConfig:
     local_lr_scale: float = 1.0
     local_init_std: float = 1.0
     weight_decay: float = 1e-4
+    c_decay: DecayAt = "client"
     local_epochs: int = 10
     batch_size: int = 2048
     tol: float = 1e-4

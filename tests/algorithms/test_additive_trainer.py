@@ -29,18 +29,19 @@ def _states(init, samples):
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "tol", "regulariser", "variant", "prox", "local_lr_scale"),
+    ("batch_size", "tol", "regulariser", "variant", "prox", "local_lr_scale", "c_decay"),
     [
-        (16, 1e-4, "l1", "full", 0.0, 1.0),  # several batches per epoch
-        (4096, 0.05, "l2", "full", 0.0, 1.0),  # early stop fires
-        (16, 1e-4, "l1", "global_only", 0.0, 1.0),
-        (16, 1e-4, "l1", "local_only", 0.0, 1.0),
-        (16, 1e-4, "l1", "full", 0.5, 1.0),  # FedProx's pull
-        (16, 1e-4, "l1", "full", 0.5, 0.1),  # D slower than C
+        (16, 1e-4, "l1", "full", 0.0, 1.0, "client"),  # several batches per epoch
+        (4096, 0.05, "l2", "full", 0.0, 1.0, "client"),  # early stop fires
+        (16, 1e-4, "l1", "global_only", 0.0, 1.0, "client"),
+        (16, 1e-4, "l1", "local_only", 0.0, 1.0, "client"),
+        (16, 1e-4, "l1", "full", 0.5, 1.0, "client"),  # FedProx's pull
+        (16, 1e-4, "l1", "full", 0.5, 0.1, "client"),  # D slower than C
+        (16, 1e-4, "l1", "full", 0.0, 1.0, "server"),  # C decayed by the server instead
     ],
 )
 def test_autograd_trainer_equals_the_hand_written_kernel(
-    batch_size, tol, regulariser, variant, prox, local_lr_scale
+    batch_size, tol, regulariser, variant, prox, local_lr_scale, c_decay
 ):
     # Prepare
     split = tiny_split()
@@ -53,6 +54,7 @@ def test_autograd_trainer_equals_the_hand_written_kernel(
         regulariser=regulariser,
         variant=variant,
         local_lr_scale=local_lr_scale,
+        c_decay=c_decay,
     )
     init = initial_state(split.n_items, cfg.dim, seed=3, variant=variant)
     keys = (0, 2)

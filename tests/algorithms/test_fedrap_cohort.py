@@ -47,19 +47,21 @@ def _per_user_model(init, n_items, dim):
 
 
 @pytest.mark.parametrize(
-    ("batch_size", "tol", "regulariser", "variant", "kernel", "local_lr_scale"),
+    ("batch_size", "tol", "regulariser", "variant", "kernel", "local_lr_scale", "c_decay"),
     [
-        (16, 1e-4, "l1", "full", "eager", 1.0),
-        (4096, 0.05, "l2", "full", "eager", 1.0),
-        (16, 1e-4, "l1", "global_only", "eager", 1.0),
-        (16, 1e-4, "l1", "local_only", "eager", 1.0),
-        (16, 1e-4, "l1", "full", "compiled", 1.0),  # the fused kernel large cohorts use
-        (16, 1e-4, "l1", "full", "eager", 0.1),  # D slower than C
-        (16, 1e-4, "l2", "full", "compiled", 3.0),  # D faster than C
+        (16, 1e-4, "l1", "full", "eager", 1.0, "client"),
+        (4096, 0.05, "l2", "full", "eager", 1.0, "client"),
+        (16, 1e-4, "l1", "global_only", "eager", 1.0, "client"),
+        (16, 1e-4, "l1", "local_only", "eager", 1.0, "client"),
+        (16, 1e-4, "l1", "full", "compiled", 1.0, "client"),  # the fused kernel large cohorts use
+        (16, 1e-4, "l1", "full", "eager", 0.1, "client"),  # D slower than C
+        (16, 1e-4, "l2", "full", "compiled", 3.0, "client"),  # D faster than C
+        (16, 1e-4, "l1", "full", "eager", 1.0, "server"),  # C not decayed on the client
+        (16, 1e-4, "l1", "full", "compiled", 0.1, "server"),
     ],
 )
 def test_cohort_training_equals_per_user_loop(
-    batch_size, tol, regulariser, variant, kernel, local_lr_scale
+    batch_size, tol, regulariser, variant, kernel, local_lr_scale, c_decay
 ):
     # Prepare: users with several batches per epoch (first case) and early stopping (second).
     split = tiny_split()
@@ -72,6 +74,7 @@ def test_cohort_training_equals_per_user_loop(
         regulariser=regulariser,
         variant=variant,
         local_lr_scale=local_lr_scale,
+        c_decay=c_decay,
     )
     init = initial_state(split.n_items, cfg.dim, seed=3, variant=variant)
     lam = LAM if variant == "full" else 0.0  # the ablations have no difference regulariser
@@ -121,6 +124,8 @@ def test_cohort_training_equals_per_user_loop(
     )
     if tol > 0.01:
         assert int(update.epochs.min()) < cfg.local_epochs  # the early stop really fired
+    if c_decay == "server":  # untouched rows of C stay exactly G: the upload is its rows only
+        assert bool((update.untouched_scale == 1).all())
     assert not kernel_module._compile_failed  # the compiled case really ran compiled
 
 

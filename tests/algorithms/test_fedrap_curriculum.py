@@ -3,9 +3,11 @@ import math
 import pytest
 
 from fedrec.algorithms.fedrap.curriculum import (
+    client_c_decay,
     curriculum_factor,
     round_learning_rates,
     round_weights,
+    server_c_decay,
 )
 from fedrec.config.schema import FedRAPConfig
 
@@ -49,3 +51,12 @@ def test_learning_rates_decay_per_round():
     head, emb = round_learning_rates(cfg, 3)
     assert head == pytest.approx(0.5 * 0.97**2)
     assert emb == pytest.approx(200.0 * 0.97**2)
+
+
+def test_c_decay_runs_on_the_client_or_as_one_data_free_factor_on_the_server():
+    client = FedRAPConfig(weight_decay=1e-3, local_epochs=2)
+    server = FedRAPConfig(weight_decay=1e-3, local_epochs=2, c_decay="server")
+    assert (client_c_decay(client), server_c_decay(client, 3)) == (1e-3, 1.0)
+    lr = 200.0 * 0.97**2
+    expected = (1 - lr * 1e-3) * (1 - lr * 0.95 * 1e-3)
+    assert (client_c_decay(server), server_c_decay(server, 3)) == (0.0, pytest.approx(expected))

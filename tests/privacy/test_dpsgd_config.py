@@ -43,6 +43,7 @@ def test_direct_construction_is_checked_too():
         ["federation.strategy=fedprox", "dpsgd.enabled=true"],
         ["model.name=mf", "dpsgd.enabled=true"],
         ["fedrap.local_lr_scale=0.1", "dpsgd.enabled=true"],
+        ["fedrap.c_decay=server", "dpsgd.enabled=true"],
     ],
 )
 def test_dpsgd_is_refused_where_it_would_not_apply(overrides):

@@ -111,6 +111,22 @@ def test_a_user_with_nan_inf_or_a_node_with_the_wrong_shape_is_dropped_and_the_r
     assert np.isfinite(arrays[NAME].numpy()).all() and metrics["rejected-replies"] == 3
 
 
+def test_server_side_decay_scales_the_aggregate_by_the_configured_factor():
+    # Prepare: the same replies with C decayed by the clients (no factor) and by the server.
+    client = _strategy("fedavg")
+    server = _strategy("fedavg", "fedrap.c_decay=server")
+    g = client.current[NAME]
+    replies = [_sum_reply(make_updates(3, N_ITEMS, DIM, seed=1), g)]
+    # Execute
+    plain, _ = client.aggregate_train(4, replies)
+    decayed, _ = server.aggregate_train(4, replies)
+    # Assert: round 4's η = 200·0.97³, ten local steps with the batch decay 0.95.
+    lr = 200 * 0.97**3
+    factor = np.prod([1 - lr * 0.95**t * 1e-4 for t in range(10)])
+    np.testing.assert_allclose(decayed[NAME].numpy(), plain[NAME].numpy() * factor, rtol=1e-6)
+    assert factor < 0.9
+
+
 def test_the_target_density_is_applied_after_aggregation():
     # Prepare
     strategy = _strategy("fedavg", "sparsity.target_density=0.2")

@@ -19,6 +19,7 @@ from torch.func import functional_call
 
 from fedrec.algorithms.additive.padding import PaddedRows
 from fedrec.algorithms.fedrap.cohort import BatchCounts, CohortUpdate, RoundSettings
+from fedrec.algorithms.fedrap.curriculum import client_c_decay
 from fedrec.algorithms.fedrap.samples import RoundSamples, batch_index
 from fedrec.config.schema import FedRAPConfig
 from fedrec.models.base import BaseRecommender
@@ -205,7 +206,7 @@ class _Step:
         # An untouched row of C is s·G: decay and FedProx's pull keep it a multiple of G.
         wd, prox = self.cfg.weight_decay, self.settings.proximal_mu
         scale, local_scale = scales
-        scale.mul_(1 - lr_emb * (wd + prox)).add_(lr_emb * prox)
+        scale.mul_(1 - lr_emb * (client_c_decay(self.cfg) + prox)).add_(lr_emb * prox)
         local_scale.mul_(1 - self.cfg.local_lr_scale * lr_emb * wd)
         return losses.detach()
 
@@ -217,7 +218,7 @@ class _Step:
             t.local.sub_(self.cfg.local_lr_scale * lr_row * (t.local.grad + wd * t.local))
         if t.glob.grad is not None:
             pull = prox * (t.glob - t.anchor)
-            t.glob.sub_(lr_row * (t.glob.grad + wd * t.glob + pull))
+            t.glob.sub_(lr_row * (t.glob.grad + client_c_decay(self.cfg) * t.glob + pull))
 
     @torch.no_grad()
     def _step_params(self, t: _Leaves, lr_head: torch.Tensor) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from fedrec.algorithms.fedrap.curriculum import client_c_decay
 from fedrec.algorithms.fedrap.kernel import StepFn, StepScalars, step_for
 from fedrec.algorithms.fedrap.samples import RoundSamples, batch_index
 from fedrec.config.schema import FedRAPConfig, Kernel
@@ -223,7 +224,7 @@ def _step(
     t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
     # An untouched row of C is s·G: decay and FedProx's pull μ(sG − G) keep it a multiple of G.
     scale, local_scale = scales
-    scale.mul_(1 - lr_emb * (wd + prox)).add_(lr_emb * prox)
+    scale.mul_(1 - lr_emb * (client_c_decay(run.cfg) + prox)).add_(lr_emb * prox)
     local_scale.mul_(1 - run.cfg.local_lr_scale * lr_emb * wd)
     return losses
 
@@ -246,6 +247,7 @@ class _StepContext:
             settings.lam,
             settings.mu,
             cfg.weight_decay,
+            client_c_decay(cfg),
             d_on,
             c_on,
             settings.proximal_mu,

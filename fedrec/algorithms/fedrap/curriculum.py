@@ -75,3 +75,25 @@ def round_learning_rates(cfg: FedRAPConfig, server_round: int) -> tuple[float, f
     """Return (head lr, embedding lr) at the start of ``server_round`` (per-round decay)."""
     decay = cfg.round_lr_decay ** (server_round - 1)
     return cfg.lr_head * decay, cfg.lr_embedding * decay
+
+
+def client_c_decay(cfg: FedRAPConfig) -> float:
+    """Return the weight decay clients apply to C (0 when the server decays it)."""
+    return cfg.weight_decay if cfg.c_decay == "client" else 0.0
+
+
+def server_c_decay(cfg: FedRAPConfig, server_round: int) -> float:
+    """Return the factor the server multiplies the aggregated C by after ``server_round``.
+
+    With ``c_decay=server`` clients leave C's untouched rows alone, so an upload carries only
+    the rows the user trained (what client-level DP must clip). The server then applies the
+    decay a client would have: that of a user with one batch per epoch running every local
+    epoch, ``Π_t (1 − η β^t ω)``. It depends on the configuration only, never on the data.
+    """
+    if cfg.c_decay == "client":
+        return 1.0
+    lr = round_learning_rates(cfg, server_round)[1]
+    factor = 1.0
+    for step in range(cfg.local_epochs):
+        factor *= 1 - lr * cfg.batch_lr_decay**step * cfg.weight_decay
+    return factor

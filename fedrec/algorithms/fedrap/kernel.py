@@ -33,6 +33,7 @@ class StepScalars(NamedTuple):
     lam: torch.Tensor
     mu: torch.Tensor
     weight_decay: torch.Tensor
+    c_weight_decay: torch.Tensor  # C's decay on the client: 0 when the server applies it
     d_on: torch.Tensor  # 1.0 when D is trained, else 0.0 (it stays at its zero start)
     c_on: torch.Tensor  # the same for C
     prox: torch.Tensor  # FedProx's μ: μ/2 · ‖C − G‖² in the loss (used only with an anchor)
@@ -70,7 +71,7 @@ def sgd_rows(
     lr_row : torch.Tensor
         The row's user's embedding learning rate this step (0 for inactive users).
     k : StepScalars
-        λ, μ, weight decay and which views are trained.
+        λ, μ, weight decay (of D, and of C on the client) and which views are trained.
     l1 : bool
         L1 penalty on C (else squared L2).
     anchor : torch.Tensor, optional
@@ -113,7 +114,7 @@ def sgd_rows(
     loss = torch.zeros_like(bias).index_add_(0, row_user, row_loss)
     g_weight = torch.zeros_like(weight).index_add_(0, row_user, g_logit[:, None] * sums)
     g_bias = torch.zeros_like(bias).index_add_(0, row_user, g_logit)
-    keep_c = 1 - lr_row * k.weight_decay
+    keep_c = 1 - lr_row * k.c_weight_decay
     keep_d = 1 - k.rho * lr_row * k.weight_decay
     keep, mix = ((keep_d + keep_c) / 2)[:, None], ((keep_d - keep_c) / 2)[:, None]
     g_head = (lr_row * g_logit)[:, None] * head

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from fedrec.algorithms.fedrap.curriculum import client_c_decay
 from fedrec.config.schema import FedRAPConfig
 from fedrec.models.fedrap import AdditiveItemScorer
 
@@ -66,7 +67,8 @@ def train_user(
         local_lr = lr_emb * cfg.local_lr_scale
         groups.append({"params": list(model.item_local.parameters()), "lr": local_lr})
     if cfg.variant != "local_only":
-        groups.append({"params": list(model.item_global.parameters()), "lr": lr_emb})
+        c_params = list(model.item_global.parameters())
+        groups.append({"params": c_params, "lr": lr_emb, "weight_decay": client_c_decay(cfg)})
     optimizer = torch.optim.SGD(groups, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.batch_lr_decay)
     total, seen, history = 0.0, 0, []
