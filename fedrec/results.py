@@ -89,6 +89,11 @@ def protocol_record(cfg: ExperimentConfig) -> dict[str, Any]:
         "ties": "positive ranked below every tied candidate",
         "selection": f"best round by {cfg.eval.selection} HR@{cfg.eval.top_k} (sampled)",
         "scores": cfg.eval.score,
+        "early_stop": (
+            f"after {cfg.eval.patience} evaluations without a better validation HR@{cfg.eval.top_k}"
+            if cfg.eval.patience
+            else "none: every round run"
+        ),
     }
 
 

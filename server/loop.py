@@ -57,7 +57,20 @@ def run_rounds(
         if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
             saved = {k: a.numpy() for k, a in arrays.items()}
             write_checkpoint(run, Checkpoint(server_round, saved, strategy.state()))
+        if stalled(records, f"val_sampled_hr{cfg.eval.top_k}", cfg.eval.patience):
+            break
     return records
+
+
+def stalled(records: list[dict[str, Any]], metric: str, patience: int) -> bool:
+    """Return whether the last ``patience`` evaluations all failed to beat the best before them.
+
+    ``patience`` 0 never stops. Only rounds that were evaluated count.
+    """
+    scores = [r[metric] for r in records if metric in r]
+    if patience == 0 or len(scores) <= patience:
+        return False
+    return max(scores[-patience:]) <= max(scores[:-patience])
 
 
 def _real_users(cfg: ExperimentConfig) -> int | None:

@@ -131,6 +131,7 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "fedrap.local_init_std": config.fedrap.local_init_std >= 0.0,
         "eval.top_k": config.eval.top_k >= 1,
         "eval.every": config.eval.every >= 1,
+        "eval.patience": config.eval.patience >= 0,
         "sparsity.threshold": config.sparsity.threshold >= 0.0,
         "sparsity.target_density": 0.0 <= config.sparsity.target_density <= 1.0,
         "sparsity.upload_density": 0.0 <= config.sparsity.upload_density <= 1.0,

@@ -111,6 +111,14 @@ class EvalConfig:
     selection: Selection = "validation"
     score: Score = "logit"
     every: int = 1
+    patience: int = 0
+
+    def __post_init__(self) -> None:
+        if self.patience and self.selection != "validation":
+            raise ValueError(
+                "config key 'eval.patience': early stopping watches validation HR@k; "
+                "it needs eval.selection=validation"
+            )
 
 
 @dataclass(frozen=True)
