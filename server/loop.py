@@ -104,7 +104,7 @@ def _train(
     if new_arrays is None or metrics is None:
         raise RuntimeError(f"round {server_round}: no usable reply ({strategy.rejected})")
     clients = int(wire.scalar(metrics[wire.NUM_USERS]))
-    uploaded = int(wire.scalar(metrics.get(wire.UPLOAD_BYTES, 0)))
+    uploaded = int(wire.scalar(metrics.get(wire.UPLOAD_BYTES, -1)))
     record: dict[str, Any] = {
         "round": server_round,
         "round_seconds": time.perf_counter() - start,
@@ -119,7 +119,7 @@ def _train(
         # downloads the encoded global arrays (sparse when smaller) and uploads its own message
         # (FedRAP: its touched rows and one scale; others: the dense arrays).
         "download_bytes": clients * strategy.download_bytes,
-        "upload_bytes": uploaded or clients * strategy.dense_bytes,
+        "upload_bytes": uploaded if uploaded >= 0 else clients * strategy.dense_bytes,
         # The same participants with dense arrays both ways (plain FedAvg of C).
         "dense_bytes": 2 * clients * strategy.dense_bytes,
         "sim_message_bytes_down": message_bytes(sent),

@@ -129,7 +129,8 @@ class RowStrategy(GlobalMean):
         metrics = self._train_metrics(stats, slowest)
         for key, value in extra.items():
             metrics[key] = value
-        metrics[wire.UPLOAD_BYTES] = int(stats[wire.UPLOAD_BYTES])
+        uploaded = stats[wire.UPLOAD_BYTES]
+        metrics[wire.UPLOAD_BYTES] = int(uploaded) if np.isfinite(uploaded) else -1
         if isinstance(self.rule, TalksToClients):
             for key, value in self.rule.round_metrics().items():
                 metrics[key] = value
@@ -196,6 +197,8 @@ def _stats(messages: list[Message]) -> tuple[dict[str, float], float]:
         metrics = msg.content.metric_records[wire.METRICS]
         for key in stats:
             stats[key] += wire.scalar(metrics.get(key, 0.0))
+        if wire.scalar(metrics.get(wire.UPLOAD_BYTES, -1)) < 0:
+            stats[wire.UPLOAD_BYTES] = -np.inf  # one uncounted reply: the round's total is unknown
         slowest = max(slowest, wire.scalar(metrics.get(wire.TRAIN_SECONDS, 0.0)))
     return stats, slowest
 

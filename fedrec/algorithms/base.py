@@ -36,8 +36,8 @@ class NodeUpdate:
     #: Every participant's sparse update of the global matrix, when asked for (per-user mode).
     users: UserUpdates | None = None
     #: Σ over participants of the bytes of the upload message each would send on its own
-    #: (0: the algorithm does not count them; the server then assumes dense global arrays).
-    upload_bytes: int = 0
+    #: (−1: the algorithm does not count them; the server then assumes dense global arrays).
+    upload_bytes: int = -1
     #: The ids of the users in ``users``, when the server records the uploads.
     user_ids: np.ndarray | None = None
 

@@ -74,6 +74,23 @@ def test_fedavg_on_node_sums_is_exactly_globalmean():
     assert metrics[wire.UPLOAD_BYTES] == 500 and metrics["density"] == 1.0
 
 
+def test_upload_bytes_are_unknown_when_one_node_did_not_count_them():
+    # Prepare: node 2 reports 0 bytes (it uploads nothing), node 3 does not count (−1).
+    strategy = _strategy("fedavg")
+    g = strategy.current[NAME]
+    counted, silent = (
+        _sum_reply(make_updates(3, N_ITEMS, DIM), g, 2),
+        _sum_reply(make_updates(2, N_ITEMS, DIM), g, 3),
+    )
+    counted.content.metric_records[wire.METRICS][wire.UPLOAD_BYTES] = 0
+    silent.content.metric_records[wire.METRICS][wire.UPLOAD_BYTES] = -1
+    # Execute
+    _, zero = strategy.aggregate_train(1, [counted])
+    _, unknown = strategy.aggregate_train(1, [counted, silent])
+    # Assert: a true 0 stays 0 (the server must not replace it with a dense estimate).
+    assert zero[wire.UPLOAD_BYTES] == 0 and unknown[wire.UPLOAD_BYTES] == -1
+
+
 def test_per_user_replies_give_the_same_mean_as_presummed_node_replies():
     # Prepare: the equivalence that lets linear strategies use node sums.
     strategy = _strategy("fedavg")

@@ -84,7 +84,8 @@ class Centralised:
         split = node.split
         if len(node.hosted) == 0 or int(node.hosted[0]) != 0:
             zeros = {k: torch.zeros_like(v) for k, v in arrays.items()}
-            return NodeUpdate(zeros, 0.0, 0, 0, 0, 0.0, 0, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            return NodeUpdate(zeros, 0.0, 0, 0, 0, 0.0, 0, seconds, upload_bytes=0)
         flat, adam = arrays[CENTRAL].clone(), arrays[ADAM].clone()
         loss, examples = _train(self.cfg, self._parts(split), split, (flat, adam), server_round)
         return NodeUpdate(
@@ -96,6 +97,7 @@ class Centralised:
             loss_sum=loss * split.n_users,
             epochs_sum=self.cfg.centralised.epochs * split.n_users,
             train_seconds=time.perf_counter() - start,
+            upload_bytes=0,  # a reference without federation: no model messages
         )
 
     def evaluate_node(self, node: NodeData, arrays: GlobalArrays) -> dict[str, IntArray]:
