@@ -12,7 +12,7 @@ from typing import Literal
 
 ClientDPMode = Literal["none", "central", "local"]
 Clipping = Literal["fixed", "adaptive"]
-Mitigation = Literal["touched", "decoys", "fixed", "dense"]
+Mitigation = Literal["touched", "decoys", "fixed", "dense", "subset"]
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,19 @@ class LeakageConfig:
 
     Attributes
     ----------
-    mitigation : {"touched", "decoys", "fixed", "dense"}
+    mitigation : {"touched", "decoys", "fixed", "dense", "subset"}
         ``touched``: the rows trained this round (positives and sampled negatives);
         ``decoys``: plus ``decoy_ratio`` × as many random other rows with plausible values;
         ``fixed``: exactly ``fixed_rows`` rows (padded with decoys, or a random subset);
-        ``dense``: every row.
+        ``dense``: every row;
+        ``subset``: the same ``subset_rows`` public random rows for every user, drawn anew
+        each round from the seed and round alone (trained rows outside it are not uploaded).
     decoy_ratio : float
         Decoys per touched row.
     fixed_rows : int
         Rows per upload under ``fixed``.
+    subset_rows : int
+        Rows per upload under ``subset``.
     record_round : int
         Round whose per-user uploads the server saves for ``fedrec audit`` (0: none).
     """
@@ -74,6 +78,7 @@ class LeakageConfig:
     mitigation: Mitigation = "touched"
     decoy_ratio: float = 1.0
     fixed_rows: int = 500
+    subset_rows: int = 1000
     record_round: int = 0
 
 
@@ -88,6 +93,7 @@ def out_of_range(dp: ClientDPConfig, leakage: LeakageConfig) -> list[str]:
         "client_dp.delta": 0.0 < dp.delta < 1.0,
         "leakage.decoy_ratio": leakage.decoy_ratio >= 0.0,
         "leakage.fixed_rows": leakage.fixed_rows >= 1,
+        "leakage.subset_rows": leakage.subset_rows >= 1,
         "leakage.record_round": leakage.record_round >= 0,
     }
     return [key for key, ok in checks.items() if not ok]

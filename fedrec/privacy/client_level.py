@@ -17,7 +17,7 @@ without materialising it:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -94,6 +94,17 @@ def noisy_dense(
         scales=np.ones(updates.n_users),
         weights=updates.weights,
     )
+
+
+def noisy_rows(updates: UserUpdates, std: float, rng: np.random.Generator) -> UserUpdates:
+    """Return the updates with ``N(0, std²)`` added to every uploaded entry (rows unchanged).
+
+    Local DP for uploads whose rows are chosen without the user's data (``leakage.mitigation=
+    subset``); the rows left out are released as ``s_u·G``, exactly as without noise.
+    """
+    noise = rng.normal(0.0, std, updates.values.shape)
+    values = (updates.values + noise).astype(np.float32)
+    return replace(updates, values=values)
 
 
 @dataclass

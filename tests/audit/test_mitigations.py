@@ -80,6 +80,38 @@ def test_local_dp_noise_brings_the_attack_down_to_chance(tmp_path):
     assert report["rows_per_upload_mean"] == 120
 
 
+def test_noise_on_a_public_row_subset_brings_the_attack_down_at_a_fraction_of_dense(tmp_path):
+    # Prepare: the same 90 of 120 rows for every user, σ = 1 on every entry of them
+    options = dataclasses.replace(RECORD, dp_clip_norm=1.0, dp_noise_std=1.0)
+    leakage = LeakageConfig(mitigation="subset", subset_rows=90)
+    # Execute
+    bare = _audit(tmp_path, leakage)
+    noisy = _audit(tmp_path / "noisy", leakage, options)
+    # Assert: the rows alone say nothing, their values still do until noise hides them
+    assert bare["membership_auc"] > 0.7  # positives outside the subset look untouched
+    assert noisy["membership_auc"] < 0.6
+    assert noisy["rows_per_upload_mean"] == 90
+
+
+def test_subset_rows_are_the_same_for_every_user_and_ignore_the_data():
+    # Prepare: two different sets of updates, same seed and round
+    g = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    leakage = LeakageConfig(mitigation="subset", subset_rows=15)
+    a, b = random_updates(4, 5, 40, 3), random_updates(9, 5, 40, 3)
+    # Execute
+    got_a = mitigate(a, g, np.arange(5), leakage, (0, 1))
+    got_b = mitigate(b, g, np.arange(5), leakage, (0, 1))
+    other_round = mitigate(a, g, np.arange(5), leakage, (0, 2))
+    # Assert: one public subset; inside it, trained rows keep their value and the rest are s_u·G
+    subset = got_a.rows[:15]
+    assert np.all(np.diff(got_a.offsets) == 15) and len(set(subset.tolist())) == 15
+    np.testing.assert_array_equal(got_a.rows, np.tile(subset, 5))
+    np.testing.assert_array_equal(got_b.rows, got_a.rows)
+    assert not np.array_equal(other_round.rows[:15], subset)
+    expected = a.dense(g)[:, subset]
+    np.testing.assert_allclose(got_a.values.reshape(5, 15, 3), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_dense_upload_keeps_the_model_exact():
     # Prepare
     updates = random_updates(4, 5, 40, 3)

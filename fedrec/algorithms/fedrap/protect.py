@@ -9,11 +9,15 @@ they are, the default):
   positives in both which rows and how they moved;
 * ``fixed``: exactly ``fixed_rows`` rows: the touched ones padded with such decoys, or a random
   subset of them when there are more (the rest count as untouched, ``s_u·G``);
-* ``dense``: every row, untouched ones at their exact value ``s_u·G_r`` (no change to the model).
+* ``dense``: every row, untouched ones at their exact value ``s_u·G_r`` (no change to the model);
+* ``subset``: the same ``subset_rows`` rows for every user, a public draw from the seed and the
+  round alone, so *which* rows arrive says nothing about the user; untouched ones at ``s_u·G_r``,
+  trained rows outside the subset not uploaded (they count as untouched: the model loses them).
 
 Decoys and truncation change what the server aggregates (HR@10 pays for them). Then, in local
 client-level DP (``client_dp.mode=local``), the client clips its update and adds Gaussian noise
-to every entry, which makes the upload dense (:mod:`fedrec.privacy.client_level`).
+to every entry, which makes the upload dense (:mod:`fedrec.privacy.client_level`); under
+``subset`` the noise goes on the subset's rows only, since the rows are chosen without the data.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from fedrec.algorithms.fedrap.upload import as_user_updates
 from fedrec.audit.report import positives
 from fedrec.config.client_dp import LeakageConfig
 from fedrec.data.types import IntArray, SplitData
-from fedrec.privacy.client_level import clip_updates, noisy_dense
+from fedrec.privacy.client_level import clip_updates, noisy_dense, noisy_rows
 from fedrec.rng import uniform
 
 _DECOY_STREAM = 0x1EA4  # a stream of its own, apart from fedrec.rng.Stream's
 _NOISE_STREAM = 0xD9
+_SUBSET_STREAM = 0x5B5E7
 
 
 def protect_uploads(
@@ -55,7 +60,10 @@ def protect_uploads(
     if options.dp_clip_norm > 0:
         uploads, _ = clip_updates(uploads, g, options.dp_clip_norm)
         rng = np.random.default_rng([keys[0], _NOISE_STREAM, keys[1], int(users[0])])
-        uploads = noisy_dense(uploads, g, options.dp_noise_std, rng)
+        if leakage.mitigation == "subset":
+            uploads = noisy_rows(uploads, options.dp_noise_std, rng)
+        else:
+            uploads = noisy_dense(uploads, g, options.dp_noise_std, rng)
     return CohortUpdate(
         row_user=torch.from_numpy(uploads.owners()),
         row_item=torch.from_numpy(uploads.rows),
@@ -81,16 +89,14 @@ def mitigate(
     ``None`` lets decoys copy any of the user's changes.
     """
     n_items = len(item_global)
-    counts = np.diff(uploads.offsets)
-    wanted = _rows_wanted(counts, n_items, leakage)
-    priority = uniform(keys[0], _DECOY_STREAM, keys[1], users[:, None], np.arange(n_items))
     touched = np.zeros((uploads.n_users, n_items), dtype=bool)
     touched[uploads.owners(), uploads.rows] = True
-    priority = priority + touched  # touched rows first, in random order
-    order = np.argsort(-priority, axis=1, kind="stable")
-    keep = np.arange(n_items)[None, :] < wanted[:, None]
-    owner, rows = np.nonzero(keep)
-    rows = order[owner, rows]
+    if leakage.mitigation == "subset":
+        subset = public_rows(n_items, leakage.subset_rows, keys)
+        owner = np.repeat(np.arange(uploads.n_users), len(subset))
+        rows = np.tile(subset, uploads.n_users)
+    else:
+        owner, rows = _chosen_rows(uploads, touched, users, leakage, keys)
     values = _decoy_values(uploads, item_global, (owner, rows), touched, leakage, keys, liked)
     new_counts = np.bincount(owner, minlength=uploads.n_users)
     return UserUpdates(
@@ -100,6 +106,29 @@ def mitigate(
         scales=uploads.scales,
         weights=uploads.weights,
     )
+
+
+def public_rows(n_items: int, size: int, keys: tuple[int, int]) -> np.ndarray:
+    """Return ``size`` distinct rows drawn from ``(seed, round)`` alone, sorted: no user data."""
+    priority = uniform(keys[0], _SUBSET_STREAM, keys[1], np.arange(n_items))
+    return np.sort(np.argsort(priority, kind="stable")[: min(size, n_items)]).astype(np.int64)
+
+
+def _chosen_rows(
+    uploads: UserUpdates,
+    touched: np.ndarray,
+    users: IntArray,
+    leakage: LeakageConfig,
+    keys: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per user, its touched rows first (random order), then decoys, up to the wanted count."""
+    n_items = touched.shape[1]
+    wanted = _rows_wanted(np.diff(uploads.offsets), n_items, leakage)
+    priority = uniform(keys[0], _DECOY_STREAM, keys[1], users[:, None], np.arange(n_items))
+    order = np.argsort(-(priority + touched), axis=1, kind="stable")
+    keep = np.arange(n_items)[None, :] < wanted[:, None]
+    owner, rank = np.nonzero(keep)
+    return owner, order[owner, rank]
 
 
 def _rows_wanted(counts: np.ndarray, n_items: int, leakage: LeakageConfig) -> np.ndarray:
@@ -128,7 +157,7 @@ def _decoy_values(
     real = touched[owner, rows]
     out[real] = uploads.values[where[owner[real], rows[real]]]
     decoy = ~real
-    if leakage.mitigation == "dense" or not decoy.any():
+    if leakage.mitigation in ("dense", "subset") or not decoy.any():
         return np.asarray(out, dtype=np.float32)
     source = _sources(uploads, liked, owner[decoy], rows[decoy], keys)
     ok = source >= 0
