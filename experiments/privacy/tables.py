@@ -22,7 +22,6 @@ from fedrec.privacy.client_level import client_level_epsilon
 #: Grid folder → the kind of DP its cells use.
 DP_GRIDS = {
     "client-dp-100-ml100k": "client",
-    "client-dp-ml100k": "client",
     "record-dp-ml100k": "record",
 }
 LEAKAGE_GRID = "leakage-ml100k"
