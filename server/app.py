@@ -8,7 +8,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
@@ -20,7 +19,7 @@ from fedrec.privacy.accounting import record_level_summary
 from fedrec.privacy.client_level import client_dp_summary, expected_clients
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
-from fedrec.state.budget import StorePlacement, place_store, store_bytes
+from fedrec.state.budget import StorePlacement, model_store_bytes, place_store
 from server.checkpoint import Checkpoint, restore_checkpoint
 from server.loop import run_rounds
 from server.resume import check_resumable
@@ -80,8 +79,7 @@ def _client_dp_summary(cfg: ExperimentConfig, rounds: int) -> dict[str, object]:
 def _place_store(run: RunFolder, cfg: ExperimentConfig) -> StorePlacement:
     """Place the simulated clients' state store (in RAM if it fits) and point the run at it."""
     split = split_for(cfg)
-    local_bytes = np.dtype(cfg.federation.state_precision).itemsize
-    size = store_bytes(split.n_users, split.n_items, cfg.fedrap.dim, local_bytes)
+    size = model_store_bytes(cfg, split.n_users, split.n_items)
     placement = place_store(run.path, run.path.name, size, cfg.federation.state_memory_mb)
     run.state_dir = placement.path
     return placement

@@ -67,7 +67,7 @@ def stalled(records: list[dict[str, Any]], metric: str, patience: int) -> bool:
 
     ``patience`` 0 never stops. Only rounds that were evaluated count.
     """
-    scores = [r[metric] for r in records if metric in r]
+    scores = [float(r[metric]) for r in records if metric in r]
     if patience == 0 or len(scores) <= patience:
         return False
     return max(scores[-patience:]) <= max(scores[:-patience])

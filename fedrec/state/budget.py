@@ -17,6 +17,8 @@ import numpy as np
 
 from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import SplitData
+from fedrec.models.params import model_layout
+from fedrec.models.registry import model_class
 
 RAM_ROOT = Path("/dev/shm")
 _FLOAT = 4
@@ -31,13 +33,26 @@ class StorePlacement:
     store_bytes: int
 
 
-def store_bytes(n_users: int, n_items: int, dim: int, local_bytes: int = _FLOAT) -> int:
-    """Return the size of a fully written store: D, its scale, the head, the trained flag.
+def store_bytes(
+    n_users: int, n_items: int, width: int, private_floats: int, local_bytes: int = _FLOAT
+) -> int:
+    """Return the size of a fully written store: D, its scale, the private parameters, a flag.
 
-    ``local_bytes`` is the size of one stored element of D (``federation.state_precision``).
+    ``width`` is one row of D (the base model's item width), ``private_floats`` the user's own
+    model parameters (the affine head: ``dim + 1``) and ``local_bytes`` the size of one stored
+    element of D (``federation.state_precision``).
     """
-    per_user = n_items * dim * local_bytes + 8 + dim * _FLOAT + _FLOAT + 1
+    per_user = n_items * width * local_bytes + 8 + private_floats * _FLOAT + 1
     return n_users * per_user
+
+
+def model_store_bytes(cfg: ExperimentConfig, n_users: int, n_items: int) -> int:
+    """Return :func:`store_bytes` for the configured base model and state precision."""
+    dim, model = cfg.fedrap.dim, cfg.model
+    width = model_class(model).item_width(dim, model)
+    private = model_layout(model, dim, cfg.seed).private.size
+    local_bytes = np.dtype(cfg.federation.state_precision).itemsize
+    return store_bytes(n_users, n_items, width, private, local_bytes)
 
 
 def place_store(run_dir: Path, run_name: str, size: int, budget_mb: int) -> StorePlacement:

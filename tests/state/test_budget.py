@@ -10,7 +10,7 @@ def test_store_goes_to_ram_only_within_its_budget(tmp_path, monkeypatch):
     ram = tmp_path / "shm"
     ram.mkdir()
     monkeypatch.setattr(budget, "RAM_ROOT", ram)
-    size = budget.store_bytes(n_users=100, n_items=50, dim=8)
+    size = budget.store_bytes(n_users=100, n_items=50, width=8, private_floats=9)
     # Execute
     fits = budget.place_store(tmp_path / "run", "r1", size, budget_mb=1)
     too_big = budget.place_store(tmp_path / "run", "r1", size, budget_mb=0)
@@ -18,6 +18,19 @@ def test_store_goes_to_ram_only_within_its_budget(tmp_path, monkeypatch):
     assert size == 100 * (50 * 8 * 4 + 8 + 8 * 4 + 4 + 1)
     assert fits.in_ram and fits.path.parent == ram
     assert not too_big.in_ram and too_big.path == tmp_path / "run" / "client_state"
+
+
+def test_store_size_follows_the_base_model_and_the_precision():
+    # Prepare
+    affine = load_config(overrides=["fedrap.dim=8"])
+    neumf = load_config(overrides=["fedrap.dim=8", "model.name=neumf"])
+    half = load_config(overrides=["fedrap.dim=8", "federation.state_precision=float16"])
+    # Execute
+    sizes = [budget.model_store_bytes(cfg, 10, 50) for cfg in (affine, neumf, half)]
+    # Assert: NeuMF reads GMF and MLP item rows (twice the width) and keeps a private tower
+    assert sizes[0] == 10 * (50 * 8 * 4 + 8 + 9 * 4 + 1)
+    assert sizes[1] > 2 * sizes[0] - 10 * 9 * 4
+    assert sizes[2] == 10 * (50 * 8 * 2 + 8 + 9 * 4 + 1)
 
 
 def test_auto_cohort_size_shrinks_with_the_budget_and_an_explicit_size_wins():
