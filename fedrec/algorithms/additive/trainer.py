@@ -12,15 +12,17 @@ per user), and the early stop as a mask.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch.func import functional_call
 
 from fedrec.algorithms.additive.padding import PaddedRows
-from fedrec.algorithms.fedrap.cohort import BatchCounts, CohortUpdate, RoundSettings
+from fedrec.algorithms.fedrap.cohort import CohortUpdate, RoundSettings
 from fedrec.algorithms.fedrap.curriculum import client_c_decay
-from fedrec.algorithms.fedrap.samples import RoundSamples, batch_index
+from fedrec.algorithms.fedrap.epochs import run_epochs
+from fedrec.algorithms.fedrap.samples import RoundSamples
 from fedrec.config.schema import FedRAPConfig
 from fedrec.models.base import BaseRecommender
 from fedrec.models.params import ModelLayout
@@ -90,44 +92,17 @@ def train_cohort(
     leaves = _leaves(state, item_global, shared_global, samples, cfg, layout)
     step = _Step(module, PaddedRows.of(samples.row_user, n_users), cfg, settings, samples)
     step.two_step = two_step
-    alive = torch.ones(n_users, dtype=torch.bool)
-    steps, scale, local_scale = torch.zeros(n_users), torch.ones(n_users), torch.ones(n_users)
-    loss_sum = torch.zeros(n_users, dtype=torch.float64)
-    seen = torch.zeros(n_users, dtype=torch.float64)
-    previous = torch.zeros(n_users, dtype=torch.float64)
-    epochs = torch.zeros(n_users, dtype=torch.int64)
-    n_batches = (samples.user_count + cfg.batch_size - 1) // cfg.batch_size
-    n_slots = int(n_batches.max())
-    table: BatchCounts | None = None
-    for epoch in range(cfg.local_epochs):  # the loop of fedrap.cohort.train_cohort
-        if table is None or n_slots > 1:
-            table = BatchCounts.of(
-                samples, batch_index(samples, cfg.batch_size, settings.keys, epoch), n_slots
-            )
-        for slot in range(int(torch.where(alive, n_batches, 0).max())):
-            active = alive & (n_batches > slot)
-            hits, pos, counts = table.slot(slot, active, samples.row_user)
-            losses = step(leaves, hits, pos, counts, active, steps, (scale, local_scale))
-            loss_sum += (losses * counts).double()
-            seen += counts.double()
-            steps += active.float()
-        epochs += alive.long()
-        running = loss_sum / seen.clamp(min=1)
-        if epoch > 0:
-            alive &= ~((running - previous).abs() / previous.abs() < cfg.tol)
-        previous = running
-        if not bool(alive.any()):
-            break
+    result = run_epochs(samples, cfg, settings.keys, partial(step, leaves))
     state.local_rows = leaves.local.detach()
     state.head_weight = layout.private.pack(leaves.private, n_users).detach()
     update = CohortUpdate(
         row_user=samples.row_user,
         row_item=samples.row_item,
         global_rows=leaves.glob.detach(),
-        untouched_scale=scale,
-        local_scale=local_scale,
-        loss=loss_sum / seen.clamp(min=1),
-        epochs=epochs,
+        untouched_scale=result.untouched_scale,
+        local_scale=result.local_scale,
+        loss=result.loss,
+        epochs=result.epochs,
     )
     return ModelUpdate(update, layout.shared.pack(leaves.shared, n_users).detach())
 

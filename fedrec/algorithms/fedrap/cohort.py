@@ -14,12 +14,14 @@ per user (``per_user.py`` keeps that loop as the test oracle), but for all users
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 
 from fedrec.algorithms.fedrap.curriculum import client_c_decay
+from fedrec.algorithms.fedrap.epochs import run_epochs
 from fedrec.algorithms.fedrap.kernel import StepFn, StepScalars, step_for
-from fedrec.algorithms.fedrap.samples import RoundSamples, batch_index
+from fedrec.algorithms.fedrap.samples import RoundSamples
 from fedrec.config.schema import FedRAPConfig, Kernel
 from fedrec.state.private import TouchedState
 
@@ -112,84 +114,24 @@ def train_cohort(
     CohortUpdate
         What the cohort contributes to aggregation, and its training loss.
     """
-    n_users = len(samples.users)
     tables = _Tables.gather(state, item_global, samples)
     run = _StepContext.create(cfg, settings, len(samples.row_user), kernel)
-    alive = torch.ones(n_users, dtype=torch.bool)
-    steps = torch.zeros(n_users)
-    scale = torch.ones(n_users)
-    local_scale = torch.ones(n_users)
-    loss_sum = torch.zeros(n_users, dtype=torch.float64)
-    seen = torch.zeros(n_users, dtype=torch.float64)
-    previous = torch.zeros(n_users, dtype=torch.float64)
-    epochs = torch.zeros(n_users, dtype=torch.int64)
-    n_batches = (samples.user_count + cfg.batch_size - 1) // cfg.batch_size
-    n_slots = int(n_batches.max())
-    table: BatchCounts | None = None
-    for epoch in range(cfg.local_epochs):
-        if table is None or n_slots > 1:  # one batch per user: the same batches every epoch
-            batch = batch_index(samples, cfg.batch_size, settings.keys, epoch)
-            table = BatchCounts.of(samples, batch, n_slots)
-        for slot in range(int(torch.where(alive, n_batches, 0).max())):
-            active = alive & (n_batches > slot)
-            hits, pos, counts = table.slot(slot, active, samples.row_user)
-            scales = scale, local_scale
-            losses = _step(tables, samples, hits, pos, counts, active, steps, scales, run)
-            loss_sum += (losses * counts).double()
-            seen += counts.double()
-            steps += active.float()
-        epochs += alive.long()
-        running = loss_sum / seen.clamp(min=1)
-        if epoch > 0:
-            converged = (running - previous).abs() / previous.abs() < cfg.tol
-            alive &= ~converged
-        previous = running
-        if not bool(alive.any()):
-            break
+    result = run_epochs(samples, cfg, settings.keys, partial(_step, run, tables, samples))
     state.local_rows = tables.local_rows()
     state.head_weight, state.head_bias = tables.weight, tables.bias
     return CohortUpdate(
         row_user=samples.row_user,
         row_item=samples.row_item,
         global_rows=tables.global_rows(),
-        untouched_scale=scale,
-        local_scale=local_scale,
-        loss=loss_sum / seen.clamp(min=1),
-        epochs=epochs,
+        untouched_scale=result.untouched_scale,
+        local_scale=result.local_scale,
+        loss=result.loss,
+        epochs=result.epochs,
     )
 
 
-@dataclass(frozen=True)
-class BatchCounts:
-    """For one epoch, per row and batch slot: the row's occurrences and positives in the batch.
-
-    All samples of one (user, item) row share its score, so a step works on rows: a row enters
-    with how often it occurs in the batch (``hits``) and how many of those are positives.
-    """
-
-    hits: torch.Tensor  # (R, S)
-    pos: torch.Tensor  # (R, S)
-    sizes: torch.Tensor  # (U, S) batch sizes
-
-    @classmethod
-    def of(cls, s: RoundSamples, batch: torch.Tensor, n_slots: int) -> BatchCounts:
-        """Count every row's occurrences and positives per batch slot of one epoch."""
-        key = s.sample_row * n_slots + batch
-        size = len(s.row_user) * n_slots
-        hits = torch.bincount(key, minlength=size).float().view(-1, n_slots)
-        pos = torch.bincount(key, weights=s.label, minlength=size).float().view(-1, n_slots)
-        sizes = torch.zeros(len(s.users), n_slots).index_add_(0, s.row_user, hits)
-        return cls(hits, pos, sizes)
-
-    def slot(
-        self, slot: int, active: torch.Tensor, row_user: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return hits, positives (per row) and batch sizes (per user) of active users' batch."""
-        on = active[row_user]
-        return self.hits[:, slot] * on, self.pos[:, slot] * on, self.sizes[:, slot] * active
-
-
 def _step(
+    run: _StepContext,
     t: _Tables,
     s: RoundSamples,
     hits: torch.Tensor,
@@ -198,7 +140,6 @@ def _step(
     active: torch.Tensor,
     steps: torch.Tensor,
     scales: tuple[torch.Tensor, torch.Tensor],
-    run: _StepContext,
 ) -> torch.Tensor:
     """One SGD step of every active user on its current batch; return the users' losses."""
     inv_n = (1.0 / counts.clamp(min=1))[s.row_user]
