@@ -139,19 +139,22 @@ def leakage_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def plot_dp(rows: list[dict[str, Any]], path: Path) -> None:
-    """HR@10 against ε, one line per grid, non-private cells as horizontal lines."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for grid in dict.fromkeys(r["grid"] for r in rows):
-        mine = [r for r in rows if r["grid"] == grid]
+    """HR@10 against ε, one line per configuration, its non-private cell as a dotted line."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    configs = dict.fromkeys((r["grid"], baseline_of(r["cell"])) for r in rows)
+    for grid, base in configs:
+        mine = [r for r in rows if r["grid"] == grid and baseline_of(r["cell"]) == base]
         private = sorted((r for r in mine if r["private"] and r["epsilon"]), key=_by_eps)
-        if private:
-            xs, ys = [r["epsilon"] for r in private], [r["test_hr10"] for r in private]
-            line = ax.plot(xs, ys, marker="o", label=f"{grid} (DP)")[0]
-            for r in private:
-                ax.annotate(r["cell"], (r["epsilon"], r["test_hr10"]), fontsize=6)
-            for r in mine:
-                if not r["private"]:
-                    ax.axhline(r["test_hr10"], color=line.get_color(), linestyle=":", lw=1)
+        if not private:
+            continue
+        label = f"{grid.split('-ml')[0]}: {base.removeprefix('non-private') or 'reference'}"
+        xs, ys = [r["epsilon"] for r in private], [r["test_hr10"] for r in private]
+        line = ax.plot(xs, ys, marker="o", label=label)[0]
+        for r in private:
+            ax.annotate(f"σ={r['sigma']:g}", (r["epsilon"], r["test_hr10"]), fontsize=6)
+        for r in mine:
+            if r["cell"] == base:
+                ax.axhline(r["test_hr10"], color=line.get_color(), linestyle=":", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("ε at δ = 1e-5 (Opacus RDP; record-level: max over users)")
     ax.set_ylabel("test HR@10 (validation-selected round)")
