@@ -147,7 +147,8 @@ def plot_dp(rows: list[dict[str, Any]], path: Path) -> None:
         private = sorted((r for r in mine if r["private"] and r["epsilon"]), key=_by_eps)
         if not private:
             continue
-        label = f"{grid.split('-ml')[0]}: {base.removeprefix('non-private') or 'reference'}"
+        name = base.removeprefix("non-private").lstrip("-") or "reference"
+        label = f"{grid.split('-ml')[0]}: {name}"
         xs, ys = [r["epsilon"] for r in private], [r["test_hr10"] for r in private]
         line = ax.plot(xs, ys, marker="o", label=label)[0]
         for r in private:
