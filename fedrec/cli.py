@@ -153,7 +153,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    reports = write_reports(grid, run_grid(grid))
+    reports = write_reports(grid, run_grid(grid, report_only=args.report_only))
     print(reports.markdown.read_text(encoding="utf-8"))
     print(f"written: {reports.csv}, {reports.markdown}")
     print("figures: " + ", ".join(str(path) for path in reports.figures))
@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="run a grid of experiments and tabulate them")
     compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/compare.py)")
     compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
+    compare.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: tabulate the finished cells of a partial grid",
+    )
     compare.set_defaults(func=_cmd_compare)
     audit = sub.add_parser("audit", help="leakage audit of a run's recorded uploads")
     audit.add_argument("run", type=Path, help="run folder (run with leakage.record_round=N)")

@@ -98,18 +98,24 @@ class Grid:
         ]
 
 
-def run_grid(grid: Grid) -> list[dict[str, Any]]:
+def run_grid(grid: Grid, report_only: bool = False) -> list[dict[str, Any]]:
     """Run every unfinished cell, then return one row per cell.
 
     Every unfinished cell's config is resolved before the first one runs, so a typo in the last
-    method is an error at once, not after hours.
+    method is an error at once, not after hours. ``report_only`` runs nothing and returns the
+    finished cells only (a partial grid; the report's ``seeds`` column says how many each has).
     """
     from fedrec.cli import resolve_config, simulate
 
+    finished = {cell for cell in grid.cells() if (grid.run_dir(*cell) / "summary.json").exists()}
+    if report_only:
+        if not finished:
+            raise ConfigError(f"grid '{grid.name}': no finished cell in {grid.output_dir}")
+        return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells() if cell in finished]
     todo = {
         cell: resolve_config(None, grid.overrides(*cell))
         for cell in grid.cells()
-        if not (grid.run_dir(*cell) / "summary.json").exists()
+        if cell not in finished
     }
     rows = []
     for cell in grid.cells():
@@ -117,6 +123,12 @@ def run_grid(grid: Grid) -> list[dict[str, Any]]:
             simulate(todo[cell])
         rows.append(_row(grid.run_dir(*cell), *cell))
     return rows
+
+
+def present_methods(grid: Grid, rows: list[dict[str, Any]], setting: str) -> list[str]:
+    """Return the grid's methods that have at least one row in ``setting``, in grid order."""
+    have = {r["method"] for r in rows if r["setting"] == setting}
+    return [m for m in grid.methods if m in have]
 
 
 def _row(run_dir: Path, setting: str, method: str, seed: int) -> dict[str, Any]:
@@ -145,15 +157,19 @@ def annotate(grid: Grid, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [dict(row) for row in rows]
     for setting in grid.settings:
         mine = [r for r in rows if r["setting"] == setting]
+        methods = present_methods(grid, rows, setting)
+        if not methods:
+            continue
         means = {
-            m: float(np.mean([r["test_hr10"] for r in mine if r["method"] == m]))
-            for m in grid.methods
+            m: float(np.mean([r["test_hr10"] for r in mine if r["method"] == m])) for m in methods
         }
         best = max(means, key=lambda m: means[m])
-        pop_high = (next(r for r in mine if r["method"] == "mostpop")["test_hr10_ci"] or [0, 0])[1]
-        best_hr = _per_user_hr(grid, setting, best, grid.seeds[0])
-        for method in grid.methods:
-            other = _per_user_hr(grid, setting, method, grid.seeds[0])
+        pop = next((r for r in mine if r["method"] == "mostpop"), {})
+        pop_high = (pop.get("test_hr10_ci") or [0, 0])[1]
+        first = {m: min(r["seed"] for r in mine if r["method"] == m) for m in methods}
+        best_hr = _per_user_hr(grid, setting, best, first[best])
+        for method in methods:
+            other = _per_user_hr(grid, setting, method, first[method])
             p = None if method == best else paired_test(best_hr, other).p_value
             for row in (r for r in mine if r["method"] == method):
                 row["p_vs_best"] = p
@@ -180,7 +196,8 @@ def write_reports(grid: Grid, rows: list[dict[str, Any]]) -> Reports:
         writer.writeheader()
         writer.writerows(rows)
     md_path.write_text(markdown_table(grid, rows), encoding="utf-8")
-    figures = write_plots(grid.output_dir, list(grid.settings), list(grid.methods), rows)
+    methods = [m for m in grid.methods if any(r["method"] == m for r in rows)]
+    figures = write_plots(grid.output_dir, list(grid.settings), methods, rows)
     return Reports(csv_path, md_path, figures)
 
 
@@ -200,12 +217,12 @@ def markdown_table(grid: Grid, rows: list[dict[str, Any]]) -> str:
         "real users with an attack's target item in their top 10 (at the selected round). "
         "s/round (median training phase of a run) and bytes/round: mean (± std over seeds).",
         "",
-        "| setting | method | HR@10 | NDCG@10 | full HR@10 | full NDCG@10 | p vs best "
+        "| setting | method | seeds | HR@10 | NDCG@10 | full HR@10 | full NDCG@10 | p vs best "
         "| s/round | bytes/round | vs dense | density of C | target exposure@10 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for setting in grid.settings:
-        for method in grid.methods:
+        for method in present_methods(grid, rows, setting):
             rs = [r for r in rows if r["setting"] == setting and r["method"] == method]
             lines.append(_line(rs))
     return "\n".join(lines) + "\n"
@@ -217,6 +234,7 @@ def _line(rs: list[dict[str, Any]]) -> str:
     cells = [
         first["setting"],
         first["method"] + (" ▽" if first["below_mostpop"] else ""),
+        str(len(rs)),
         *(_with_interval(rs, metric) for metric in METRICS),
         "–" if p is None else f"{p:.3g}",
         _mean_std(rs, "round_seconds", ".2f"),

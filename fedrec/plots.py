@@ -43,11 +43,15 @@ def write_plots(
         ``bytes_per_round``.
     """
     paths = []
-    colours = _colours(len(methods))
+    colour_of = dict(zip(methods, _colours(len(methods)), strict=True))
     for setting in settings:
-        mine = {
+        by_method = {
             m: [r for r in rows if r["setting"] == setting and r["method"] == m] for m in methods
         }
+        mine = {m: rs for m, rs in by_method.items() if rs}  # a partial grid may lack some
+        if not mine:
+            continue
+        colours = [colour_of[m] for m in mine]
         paths.append(_save(_rounds_figure(setting, mine, colours), out_dir, "rounds", setting))
         paths.append(_save(_bytes_figure(setting, mine, colours), out_dir, "bytes", setting))
     return paths

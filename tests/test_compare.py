@@ -104,6 +104,45 @@ def test_markdown_reports_seconds_and_bytes_as_mean_and_std_over_seeds(tmp_path,
     assert "| 2.00 ± 1.41 | 2e+03 ± 1.41e+03 |" in line
 
 
+def test_report_only_tabulates_the_finished_cells_of_a_partial_grid(tmp_path, monkeypatch):
+    # Prepare: seed 0 of every method and seed 1 of "weak" finished; "weak" seed 2 and the
+    # second setting not run.
+    import fedrec.compare as compare
+
+    grid = Grid("g", tmp_path, [], [0, 1, 2], {"s": [], "t": []}, {"weak": [], **compare.BASELINES})
+    rows = [r for r in _rows(seconds=(1.0, 3.0), bytes_=(1.0, 3.0)) if r["method"] == "weak"]
+    rows += [r for r in _rows() if r["method"] != "weak"]
+    for row in rows:
+        run = grid.run_dir(row["setting"], row["method"], row["seed"])
+        run.mkdir(parents=True)
+        summary = {
+            "best_round": 1,
+            "round_seconds_median": row["round_seconds"],
+            "upload_bytes_per_round": row["bytes_per_round"],
+            "download_bytes_per_round": 0.0,
+            "test_hr10": row["test_hr10"],
+        }
+        (run / "summary.json").write_text(json.dumps(summary))
+    monkeypatch.setattr(compare, "_per_user_hr", lambda *a: [1.0, 0.0, 1.0])
+    # Execute
+    found = run_grid(grid, report_only=True)
+    text = markdown_table(grid, annotate(grid, found))
+    # Assert: no run started, "weak" averages its two seeds, the empty setting is left out
+    assert sorted((r["method"], r["seed"]) for r in found) == [
+        ("mostpop", 0),
+        ("random", 0),
+        ("weak", 0),
+        ("weak", 1),
+    ]
+    assert "| s | weak ▽ | 2 |" in text or "| s | weak | 2 |" in text
+    assert "| s | mostpop | 1 |" in text and "| t |" not in text
+
+
+def test_report_only_on_a_grid_with_nothing_finished_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="no finished cell"):
+        run_grid(_grid(tmp_path), report_only=True)
+
+
 def test_grid_with_unknown_keys_is_an_error(tmp_path):
     path = tmp_path / "g.yaml"
     path.write_text("name: g\nsettingz: {}\n")
