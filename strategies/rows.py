@@ -36,9 +36,6 @@ from strategies.rules import RoundInputs, Rule, TalksToClients
 
 log = logging.getLogger(__name__)
 
-#: Node statistics that add up over replies: GlobalMean's, and the upload sizes.
-_SUMMED = (*SUMMED, wire.UPLOAD_BYTES)
-
 
 @dataclass(frozen=True)
 class StrategySettings:
@@ -129,8 +126,7 @@ class RowStrategy(GlobalMean):
         metrics = self._train_metrics(stats, slowest)
         for key, value in extra.items():
             metrics[key] = value
-        uploaded = stats[wire.UPLOAD_BYTES]
-        metrics[wire.UPLOAD_BYTES] = int(uploaded) if np.isfinite(uploaded) else -1
+        metrics[wire.UPLOAD_BYTES] = _upload_bytes(got.messages)
         if isinstance(self.rule, TalksToClients):
             for key, value in self.rule.round_metrics().items():
                 metrics[key] = value
@@ -190,15 +186,22 @@ def _encoded(arrays: dict[str, np.ndarray]) -> ArrayRecord:
     return ArrayRecord({k: Array(np.ascontiguousarray(v)) for k, v in parts.items()})
 
 
+def _upload_bytes(messages: list[Message]) -> int:
+    """Return the replies' total upload bytes, or −1 when any reply did not count its own."""
+    sizes = [
+        wire.scalar(m.content.metric_records[wire.METRICS].get(wire.UPLOAD_BYTES, -1))
+        for m in messages
+    ]
+    return -1 if any(size < 0 for size in sizes) else int(sum(sizes))
+
+
 def _stats(messages: list[Message]) -> tuple[dict[str, float], float]:
-    stats = dict.fromkeys(_SUMMED, 0.0)
+    stats = dict.fromkeys(SUMMED, 0.0)
     slowest = 0.0
     for msg in messages:
         metrics = msg.content.metric_records[wire.METRICS]
         for key in stats:
             stats[key] += wire.scalar(metrics.get(key, 0.0))
-        if wire.scalar(metrics.get(wire.UPLOAD_BYTES, -1)) < 0:
-            stats[wire.UPLOAD_BYTES] = -np.inf  # one uncounted reply: the round's total is unknown
         slowest = max(slowest, wire.scalar(metrics.get(wire.TRAIN_SECONDS, 0.0)))
     return stats, slowest
 
