@@ -153,7 +153,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    reports = write_reports(grid, run_grid(grid, report_only=args.report_only))
+    reports = write_reports(grid, run_grid(grid, args.report_only, args.jobs))
     print(reports.markdown.read_text(encoding="utf-8"))
     print(f"written: {reports.csv}, {reports.markdown}")
     print("figures: " + ", ".join(str(path) for path in reports.figures))
@@ -194,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-only",
         action="store_true",
         help="run nothing: tabulate the finished cells of a partial grid",
+    )
+    compare.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="cells run side by side, each a `fedrec run` process (default: 1, in this process)",
     )
     compare.set_defaults(func=_cmd_compare)
     audit = sub.add_parser("audit", help="leakage audit of a run's recorded uploads")

@@ -32,6 +32,7 @@ from fedrec.metrics import hit_rate
 from fedrec.metrics.confidence import paired_test
 from fedrec.overrides import expand
 from fedrec.plots import write_plots
+from fedrec.runs import RunJob, run_side_by_side
 
 BASELINES = {
     "mostpop": ["algorithm=mostpop", "rounds=1"],
@@ -98,15 +99,20 @@ class Grid:
         ]
 
 
-def run_grid(grid: Grid, report_only: bool = False) -> list[dict[str, Any]]:
+def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[str, Any]]:
     """Run every unfinished cell, then return one row per cell.
 
     Every unfinished cell's config is resolved before the first one runs, so a typo in the last
-    method is an error at once, not after hours. ``report_only`` runs nothing and returns the
-    finished cells only (a partial grid; the report's ``seeds`` column says how many each has).
+    method is an error at once, not after hours. ``jobs`` 1 runs the cells one after another in
+    this process; more runs that many side by side as ``fedrec run`` processes, each logging to
+    ``<cell>.log`` in the grid's folder (:mod:`fedrec.runs`). ``report_only`` runs nothing and
+    returns the finished cells only (a partial grid; the report's ``seeds`` column says how many
+    each has).
     """
     from fedrec.cli import resolve_config, simulate
 
+    if jobs < 1:
+        raise ConfigError(f"jobs: at least one cell runs at a time, got {jobs}")
     finished = {cell for cell in grid.cells() if (grid.run_dir(*cell) / "summary.json").exists()}
     if report_only:
         if not finished:
@@ -117,12 +123,17 @@ def run_grid(grid: Grid, report_only: bool = False) -> list[dict[str, Any]]:
         for cell in grid.cells()
         if cell not in finished
     }
-    rows = []
-    for cell in grid.cells():
-        if cell in todo:
-            simulate(todo[cell])
-        rows.append(_row(grid.run_dir(*cell), *cell))
-    return rows
+    if jobs > 1:
+        run_side_by_side([_job(grid, cell) for cell in todo], jobs)
+    else:
+        for cfg in todo.values():
+            simulate(cfg)
+    return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells()]
+
+
+def _job(grid: Grid, cell: tuple[str, str, int]) -> RunJob:
+    name = grid.run_dir(*cell).name
+    return RunJob(name, tuple(grid.overrides(*cell)), grid.output_dir / f"{name}.log")
 
 
 def present_methods(grid: Grid, rows: list[dict[str, Any]], setting: str) -> list[str]:

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import fedrec
 from fedrec.overrides import format_override, to_yaml
+from fedrec.runs import RunJob, run_environment, run_subprocess
 from fedrec.search import Search
 
 OBJECTIVE = "val_hr10"
@@ -56,7 +53,7 @@ def run_search(search: Search) -> dict[str, list[dict[str, Any]]]:
     import ray
 
     out = search.output_dir.resolve()
-    env = trial_environment()
+    env = run_environment()
     ray.init(
         address="local",
         num_cpus=search.concurrency,
@@ -68,18 +65,6 @@ def run_search(search: Search) -> dict[str, list[dict[str, Any]]]:
         return {name: _tune_algorithm(search, name, out, env) for name in search.algorithms}
     finally:
         ray.shutdown()
-
-
-def trial_environment() -> dict[str, str]:
-    """Return the environment of a trial's ``fedrec run``: ours without ``RAY_ADDRESS``.
-
-    The folder holding the imported ``fedrec`` comes first on ``PYTHONPATH``, so trials run the
-    same code as this process.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    root = str(Path(fedrec.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
 
 
 def _tune_algorithm(
@@ -126,15 +111,7 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
         f"run_name={run_name}",
         "progress=false",
     ]
-    log = run_dir / "tune.log"
-    with log.open("w", encoding="utf-8") as fh:
-        command = [sys.executable, "-m", "fedrec.cli", "run", *args]
-        fh.write(" ".join(command) + "\n")
-        fh.flush()
-        done = subprocess.run(command, cwd=job.cwd, env=job.env, stdout=fh, stderr=fh)
-    if done.returncode != 0:
-        tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-15:])
-        raise RuntimeError(f"{run_name}: fedrec run exited {done.returncode}:\n{tail}")
+    run_subprocess(RunJob(run_name, tuple(args), run_dir / "tune.log"), job.cwd, job.env)
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     tune.report({key: summary[key] for key in REPORTED} | {"run": str(run_dir)})
 

@@ -3,11 +3,12 @@ are kept."""
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
 import fedrec.cli
-from fedrec.cli import main
+from fedrec.cli import main, resolve_config, simulate
 from fedrec.compare import Grid, annotate, markdown_table, run_grid
 from fedrec.config import ConfigError
 from tests.plot_checks import assert_png_with_content
@@ -47,6 +48,28 @@ def test_compare_command_writes_csv_table_and_figures_and_is_resumable(tmp_path,
     assert "hr10_rounds--strict.png" in capsys.readouterr().out
     assert (grid.run_dir("strict", "fedrap", 0) / "summary.json").stat().st_mtime == first_mtime
     assert [r["run"] for r in again] == [r["run"] for r in table]
+
+
+@pytest.mark.slow
+def test_cells_side_by_side_log_apart_and_match_a_run_in_this_process(tmp_path):
+    # Prepare
+    path = tmp_path / "grid.yaml"
+    path.write_text(GRID.format(out=tmp_path / "apart"))
+    grid = Grid.load(path)
+    alone = resolve_config(None, [*grid.overrides("strict", "fedrap", 0), f"output_dir={tmp_path}"])
+    # Execute
+    rows = run_grid(grid, jobs=2)
+    here = json.loads((simulate(alone) / "summary.json").read_text())
+    # Assert
+    assert [r["method"] for r in rows] == ["fedrap", "mostpop", "random"]
+    assert rows[0]["test_hr10"] == here["test_hr10"]
+    for row in rows:
+        assert (grid.output_dir / f"{Path(row['run']).name}.log").is_file()
+
+
+def test_jobs_below_one_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="at least one cell"):
+        run_grid(_grid(tmp_path), jobs=0)
 
 
 def _rows(seconds=(1.0,), bytes_=(10.0,)):

@@ -2,18 +2,16 @@
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-import fedrec
 from fedrec.cli import main
 from fedrec.config import load_config
 from fedrec.overrides import expand
 from fedrec.search import Distribution, Search
-from fedrec.tune import best_rows, trial_environment, write_results
+from fedrec.tune import best_rows, write_results
 
 TINY = """
 name: tiny
@@ -105,15 +103,6 @@ def test_results_and_a_best_config_that_run_and_compare_accept(tmp_path, monkeyp
     assert cfg.rounds == 100  # the search's base stays out of the file
     assert expand([str(best)]) == ["algorithm=fedmf", "fedrap.dim=4", "fedrap.lr_head=0.2"]
     assert yaml.safe_load(best.read_text())["fedrap"]["lr_head"] == 0.2
-
-
-def test_trials_get_our_environment_without_a_ray_address(monkeypatch):
-    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
-    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
-    env = trial_environment()
-    assert "RAY_ADDRESS" not in env and env["HOME"] == os.environ["HOME"]
-    root = str(Path(fedrec.__file__).resolve().parents[1])
-    assert env["PYTHONPATH"].split(os.pathsep) == [root, "/elsewhere"]
 
 
 def test_a_failed_trial_is_a_row_with_its_reason():
