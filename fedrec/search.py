@@ -124,15 +124,15 @@ class Search:
         if unknown:
             raise ConfigError(f"{path}: unknown search keys {sorted(unknown)}")
         raw.update({k: v for k, v in changes.items() if v is not None})
-        if not raw.get("algorithms") or not raw.get("space"):
-            raise ConfigError(f"{path}: a search needs 'algorithms' and 'space'")
+        if not raw.get("algorithms"):
+            raise ConfigError(f"{path}: a search needs 'algorithms'")
         name = str(raw.get("name", path.stem))
         search = cls(
             name=name,
             output_dir=Path(str(raw.get("output_dir", "runs/tune"))) / name,
             base=expand(raw.get("base", [])) + list(base or []),
             algorithms={str(k): expand(v) for k, v in raw["algorithms"].items()},
-            space=_space(raw["space"]),
+            space=_space(raw.get("space") or {}),
             extra_space={str(k): _space(v) for k, v in (raw.get("extra_space") or {}).items()},
             num_samples=int(raw.get("num_samples", 10)),
             seed=int(raw.get("seed", 0)),
@@ -163,6 +163,8 @@ class Search:
         from fedrec.cli import resolve_config
 
         space = self.space_of(algorithm)
+        if not space:
+            raise ConfigError(f"{algorithm}: nothing to search (no 'space' and no 'extra_space')")
         keys = {item.split("=", 1)[0] for item in self.fixed(algorithm)} | set(space)
         reserved = sorted(keys & set(RESERVED))
         if reserved:

@@ -55,6 +55,21 @@ def test_command_line_changes_replace_file_keys(tmp_path):
     assert search.num_samples == 2 and search.output_dir == tmp_path / "o" / "s"
 
 
+def test_each_algorithm_may_have_only_its_own_space_but_not_none(tmp_path):
+    # Prepare
+    own = "algorithms: {a: [algorithm=fedrap], b: [algorithm=fedmf]}\n"
+    a_only = "extra_space: {a: {fedrap.lam: {uniform: [0.0, 1.0]}}}\n"
+    b_too = "  b: {fedrap.lr_head: {uniform: [0.1, 1.0]}}\n"
+    a_only_block = "extra_space:\n  a: {fedrap.lam: {uniform: [0.0, 1.0]}}\n"
+    # Execute
+    search = Search.load(_write(tmp_path, own + a_only_block + b_too))
+    # Assert
+    assert list(search.space_of("a")) == ["fedrap.lam"]
+    assert list(search.space_of("b")) == ["fedrap.lr_head"]
+    with pytest.raises(ConfigError, match="b: nothing to search"):
+        Search.load(_write(tmp_path, own + a_only))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
