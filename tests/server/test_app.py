@@ -1,0 +1,27 @@
+"""The ServerApp's simulation settings: how often it looks for replies."""
+
+from types import SimpleNamespace
+
+from flwr.superlink.grid.inmemory_grid import InMemoryGrid
+
+from server.app import REPLY_POLL_SECONDS, poll_replies_often
+
+
+def test_the_simulation_grid_is_polled_more_often_than_flowers_default():
+    # Prepare
+    grid = InMemoryGrid(state_factory=SimpleNamespace(state=lambda: None))  # type: ignore[arg-type]
+    default = grid.pull_interval
+    # Execute
+    poll_replies_often(grid)
+    # Assert
+    assert default == 0.1 and grid.pull_interval == REPLY_POLL_SECONDS
+
+
+def test_a_shorter_interval_and_grids_without_one_are_left_alone():
+    # Prepare
+    fast, other = SimpleNamespace(pull_interval=0.001), SimpleNamespace()
+    # Execute
+    poll_replies_often(fast)  # type: ignore[arg-type]
+    poll_replies_often(other)  # type: ignore[arg-type]
+    # Assert
+    assert fast.pull_interval == 0.001 and not hasattr(other, "pull_interval")
