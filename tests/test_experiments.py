@@ -101,3 +101,37 @@ def test_privacy_tables_compare_each_private_cell_with_its_own_non_private_one(t
     assert "| 2.50× | 0.500 |" in out
     assert (tmp_path / "figures" / "hr_vs_epsilon.png").stat().st_size > 0
     assert (tmp_path / "figures" / "leakage_auc.png").stat().st_size > 0
+
+
+def test_compare_tables_print_seeds_rounds_and_summed_wall_time(tmp_path, capsys):
+    # Prepare: a grid of one method with two finished seeds and one missing
+    grid = tmp_path / "g.yaml"
+    grid.write_text(
+        f"name: g\noutput_dir: {tmp_path}\nseeds: [0, 1, 2]\nsettings: {{s: []}}\n"
+        "methods: {m: [algorithm=fedrap]}\n"
+    )
+    for seed, hr in ((0, 0.4), (1, 0.6)):
+        summary = {
+            "test_hr10": hr,
+            "test_ndcg10": 0.2,
+            "test_full_hr10": 0.1,
+            "rounds": 50 + seed,
+            "best_round": 30,
+            "wall_seconds": 60.0 * (seed + 1),
+        }
+        _write(tmp_path / "g" / f"s--m--s{seed}", "summary.json", summary)
+    spec = importlib.util.spec_from_file_location(
+        "compare_tables", ROOT / "experiments" / "compare" / "tables.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # Execute
+    module.main(grid)
+    # Assert
+    out = capsys.readouterr().out
+    assert "summed wall time 3.0 min" in out
+    assert (
+        "| `m` | 2 | 0.5000 ± 0.1414 | 0.2000 ± 0.0000 | 0.1000 ± 0.0000 | 50 (30), 51 (30) | 1.5 |"
+        in out
+    )
+    assert "mostpop" not in out  # no finished cell, no line
