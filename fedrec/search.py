@@ -16,6 +16,7 @@ Search file::
     num_samples: 20
     seed: 0                        # seeds the sampler and every trial's run
     concurrency: 1                 # trials at a time
+    reference_first: false         # true: each algorithm's first trial is its reference config
 
 Override lists may hold YAML files of keys (see :mod:`fedrec.overrides`). Unknown keys, unknown
 distributions, bad bounds and config keys or values a run would refuse are errors at load time.
@@ -37,7 +38,7 @@ Kind = Literal["choice", "uniform", "loguniform", "randint"]
 KINDS: tuple[Kind, ...] = ("choice", "uniform", "loguniform", "randint")
 FILE_KEYS = {
     "name", "output_dir", "base", "algorithms", "space", "extra_space", "num_samples", "seed",
-    "concurrency",
+    "concurrency", "reference_first",
 }  # fmt: skip
 #: Keys every trial sets itself.
 RESERVED = ("seed", "output_dir", "run_name", "resume", "progress")
@@ -109,6 +110,7 @@ class Search:
     num_samples: int = 10
     seed: int = 0
     concurrency: int = 1
+    reference_first: bool = False
 
     @classmethod
     def load(cls, path: Path, base: list[str] | None = None, **changes: Any) -> Search:
@@ -137,6 +139,7 @@ class Search:
             num_samples=int(raw.get("num_samples", 10)),
             seed=int(raw.get("seed", 0)),
             concurrency=int(raw.get("concurrency", 1)),
+            reference_first=bool(raw.get("reference_first", False)),
         )
         search.check()
         return search
@@ -144,6 +147,17 @@ class Search:
     def space_of(self, algorithm: str) -> dict[str, Distribution]:
         """Return the distributions searched for one algorithm."""
         return {**self.space, **self.extra_space.get(algorithm, {})}
+
+    def reference_point(self, algorithm: str) -> dict[str, Any]:
+        """Return the searched keys' values in the algorithm's reference (unsearched) config.
+
+        With ``reference_first`` this point is the algorithm's first trial, so the search's best
+        is never worse on validation than the defaults it started from, at the same budget.
+        """
+        from fedrec.cli import resolve_config
+
+        cfg = resolve_config(None, self.fixed(algorithm))
+        return {key: _value_at(cfg, key) for key in self.space_of(algorithm)}
 
     def fixed(self, algorithm: str) -> list[str]:
         """Return the overrides every trial of ``algorithm`` shares: base, then the algorithm's."""
@@ -177,6 +191,12 @@ class Search:
         if (cfg.eval.top_k, cfg.eval.selection) != (10, "validation"):
             raise ConfigError("the objective is validation HR@10: keep eval.top_k=10 and "
                               "eval.selection=validation")  # fmt: skip
+
+
+def _value_at(cfg: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
 
 
 def _space(raw: Any) -> dict[str, Distribution]:

@@ -86,7 +86,11 @@ def _tune_algorithm(
         tune_config=tune.TuneConfig(
             num_samples=search.num_samples,
             search_alg=BasicVariantGenerator(
-                random_state=search.seed, max_concurrent=search.concurrency
+                points_to_evaluate=[search.reference_point(algorithm)]
+                if search.reference_first
+                else None,
+                random_state=search.seed,
+                max_concurrent=search.concurrency,
             ),
         ),
         run_config=tune.RunConfig(name=algorithm, storage_path=str(out / "ray_tune"), verbose=1),

@@ -117,3 +117,22 @@ def test_probes_cover_both_ends_and_the_middle():
     low, high, middle = Distribution("loguniform", (0.01, 1.0)).probes()
     assert (low, high) == (0.01, 1.0) and math.isclose(middle, 0.1)
     assert Distribution("choice", ("l1", "l2")).probes() == ["l1", "l2"]
+
+
+def test_the_reference_point_holds_each_searched_keys_unsearched_value(tmp_path):
+    # Prepare
+    text = (
+        "base: [dataset=synthetic, fedrap.lam=0.3]\n"
+        "algorithms: {a: [algorithm=fedrap], p: [algorithm=pfedrec]}\n"
+        "extra_space:\n"
+        "  a: {fedrap.lam: {uniform: [0.0, 1.0]}, fedrap.local_epochs: {randint: [1, 11]}}\n"
+        "  p: {pfedrec.lr_eta: {loguniform: [1.0, 300.0]}}\n"
+        "reference_first: true\n"
+    )
+    # Execute
+    search = Search.load(_write(tmp_path, text))
+    # Assert: the base's value where it sets one, the config's default elsewhere
+    assert search.reference_first
+    assert search.reference_point("a") == {"fedrap.lam": 0.3, "fedrap.local_epochs": 10}
+    assert search.reference_point("p") == {"pfedrec.lr_eta": 80.0}
+    assert not Search.load(_write(tmp_path, MINIMAL)).reference_first

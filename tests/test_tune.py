@@ -54,6 +54,22 @@ def test_tune_runs_every_algorithm_with_the_same_budget_and_writes_the_best(tmp_
     assert load_config(out / "best" / "fedmf.yaml").algorithm == "fedmf"
 
 
+@pytest.mark.slow
+def test_with_reference_first_the_first_trial_runs_the_unsearched_config(tmp_path):
+    # Prepare: one trial of FedRAP, whose reference lr_head is 0.5 and regulariser l1
+    text = TINY.format(out=tmp_path).replace(", fedmf: [algorithm=fedmf]", "")
+    path = tmp_path / "search.yaml"
+    path.write_text(text + "reference_first: true\n")
+    # Execute
+    code = main(["tune", str(path)])
+    # Assert
+    (trial,) = list(csv.DictReader((tmp_path / "tiny" / "trials.csv").open()))
+    summary = json.loads((Path(trial["run"]) / "summary.json").read_text())
+    assert code == 0 and trial["status"] == "ok"
+    assert summary["config"]["fedrap"]["lr_head"] == 0.5
+    assert summary["config"]["fedrap"]["regulariser"] == "l1"
+
+
 def _row(algorithm, trial, objective, status="ok", error=""):
     return {
         "algorithm": algorithm,
