@@ -30,11 +30,13 @@ def simulate(cfg: ExperimentConfig, verbose: bool | None = None) -> Path:
     from flwr.simulation import run_simulation
 
     from clients.app import make_client_app
-    from server.app import make_server_app, with_run_name
+    from server.app import make_server_app, refuse_earlier_run, with_run_name
 
     _quiet_flower(_VERBOSE if verbose is None else verbose)
 
     cfg = with_run_name(cfg)
+    if not cfg.resume:
+        refuse_earlier_run(Path(cfg.output_dir) / cfg.run_name)  # before Ray starts
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     run_simulation(
         server_app=make_server_app(cfg),

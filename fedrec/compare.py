@@ -32,6 +32,7 @@ from fedrec.metrics import hit_rate
 from fedrec.metrics.confidence import paired_test
 from fedrec.overrides import expand
 from fedrec.plots import write_plots
+from fedrec.results import set_aside
 from fedrec.runs import RunJob, run_side_by_side
 
 BASELINES = {
@@ -123,6 +124,10 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
         for cell in grid.cells()
         if cell not in finished
     }
+    for cell in todo:
+        if grid.run_dir(*cell).exists():  # a run stopped before its summary
+            moved = set_aside(grid.run_dir(*cell), grid.run_dir(*cell).name)
+            print(f"unfinished cell moved to {moved}; running it again")
     if jobs > 1:
         run_side_by_side([_job(grid, cell) for cell in todo], jobs)
     else:

@@ -7,8 +7,10 @@ a number read later can always be traced to how it was measured.
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,25 @@ class RunFolder:
         """Write ``summary.json``."""
         text = json.dumps(summary, indent=2, sort_keys=True)
         (self.path / "summary.json").write_text(text + "\n", encoding="utf-8")
+
+
+def set_aside(run_dir: Path, run_name: str) -> Path:
+    """Move an unfinished run's folder, and its private state if that sits in RAM, out of the way.
+
+    A run that was stopped leaves rounds but no summary; running it afresh in the same folder
+    would append to its rounds and start from its clients' state. Nothing is deleted: the folder
+    becomes ``<name>.interrupted-<UTC time>``, with the RAM store moved into it as
+    ``client_state``. Returns the new folder.
+    """
+    from fedrec.state.budget import ram_store_path
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = run_dir.with_name(f"{run_dir.name}.interrupted-{stamp}")
+    store = ram_store_path(run_dir, run_name)
+    run_dir.rename(target)
+    if store.is_dir() and not (target / "client_state").exists():
+        shutil.move(store, target / "client_state")
+    return target
 
 
 def rank_intervals(run_dir: Path, server_round: int, k: int) -> dict[str, list[float]]:

@@ -13,7 +13,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from clients.runtime import split_for
 from fedrec.algorithms import create_algorithm
-from fedrec.config import ExperimentConfig, from_run_config
+from fedrec.config import ConfigError, ExperimentConfig, from_run_config
 from fedrec.deploy.catalogue import catalogue_only
 from fedrec.privacy.accounting import record_level_summary
 from fedrec.privacy.client_level import client_dp_summary, expected_clients
@@ -39,8 +39,15 @@ def with_run_name(cfg: ExperimentConfig) -> ExperimentConfig:
 def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
     """Run one experiment on ``grid`` (or resume it) and return its run folder."""
     cfg = with_run_name(cfg)
-    run = RunFolder(Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name)
+    run_dir = Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name
+    if not cfg.resume:
+        refuse_earlier_run(run_dir)
+    run = RunFolder(run_dir)
     placement = None if cfg.deployment.enabled else _place_store(run, cfg)
+    if placement and not cfg.resume and placement.path.exists():
+        # Private state of a run that recorded no round here (refused above otherwise): starting
+        # from it would give users another run's D.
+        shutil.rmtree(placement.path)
     started = time.perf_counter()
     try:
         with PeakRSS() as rss:
@@ -64,6 +71,23 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
         summary["intervals_95"] = rank_intervals(run.path, summary["best_round"], cfg.eval.top_k)
     run.write_summary(summary)
     return run.path
+
+
+def refuse_earlier_run(run_dir: Path) -> None:
+    """Refuse a fresh start in a folder that holds an earlier run's rounds.
+
+    Raises
+    ------
+    ConfigError
+        If ``run_dir`` has ``metrics.jsonl`` or ``summary.json``: appending to them, or reusing
+        that run's client state, would mix two runs.
+    """
+    found = [name for name in ("summary.json", "metrics.jsonl") if (run_dir / name).exists()]
+    if found:
+        raise ConfigError(
+            f"run folder {run_dir} already holds a run ({found[0]}): resume it with "
+            f"resume={run_dir}, or choose another run_name or output_dir"
+        )
 
 
 def _client_dp_summary(cfg: ExperimentConfig, rounds: int) -> dict[str, object]:

@@ -196,3 +196,29 @@ def test_an_invalid_cell_stops_the_grid_before_any_run(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="lrr"):
         run_grid(Grid.load(path))
     assert calls == []
+
+
+def test_an_interrupted_cell_is_set_aside_and_run_again_from_scratch(tmp_path, monkeypatch):
+    # Prepare: the cell's folder holds two rounds of a run stopped before its summary
+    import fedrec.compare as compare
+
+    grid = Grid("g", tmp_path, [], [0], {"s": []}, {"m": ["algorithm=fedrap"]})
+    stopped = grid.run_dir("s", "m", 0)
+    stopped.mkdir(parents=True)
+    (stopped / "metrics.jsonl").write_text('{"round": 1}\n{"round": 2}\n')
+    seen = []
+
+    def fake_simulate(cfg):
+        run = Path(cfg.output_dir) / cfg.run_name
+        seen.append(run.exists())
+        run.mkdir()
+        (run / "summary.json").write_text("{}")
+
+    monkeypatch.setattr(fedrec.cli, "simulate", fake_simulate)
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"run": str(run_dir)})
+    # Execute
+    run_grid(grid)
+    # Assert: every cell started in a folder that did not exist; the stopped rounds are kept
+    assert seen and not any(seen)
+    (aside,) = tmp_path.glob("s--m--s0.interrupted-*")
+    assert (aside / "metrics.jsonl").read_text().count("round") == 2

@@ -60,9 +60,14 @@ def place_store(run_dir: Path, run_name: str, size: int, budget_mb: int) -> Stor
     fits = size <= budget_mb * 2**20
     ram_ok = RAM_ROOT.is_dir() and os.access(RAM_ROOT, os.W_OK)
     if fits and ram_ok and shutil.disk_usage(RAM_ROOT).free > 2 * size:
-        unique = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:10]
-        return StorePlacement(RAM_ROOT / f"fedrec-{run_name}-{unique}", True, size)
+        return StorePlacement(ram_store_path(run_dir, run_name), True, size)
     return StorePlacement(run_dir / "client_state", False, size)
+
+
+def ram_store_path(run_dir: Path, run_name: str) -> Path:
+    """Return where the store of the run in ``run_dir`` lives when it is placed in RAM."""
+    unique = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:10]
+    return RAM_ROOT / f"fedrec-{run_name}-{unique}"
 
 
 def cohort_size(split: SplitData, cfg: ExperimentConfig) -> int:

@@ -72,3 +72,26 @@ def test_two_round_simulation_is_complete_and_independent_of_nodes_and_store_pla
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
         assert a["test_sampled_hr10"] == b["test_sampled_hr10"]
         assert a["val_full_ndcg10"] == pytest.approx(b["val_full_ndcg10"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_a_fresh_run_never_reuses_a_folder_with_rounds_nor_a_stale_client_store(tmp_path):
+    # Prepare: a finished run whose private state is then left where a killed run's would be
+    import shutil
+
+    from fedrec.config import ConfigError
+    from fedrec.state.budget import ram_store_path
+
+    cfg = load_config(overrides=[*TINY, f"output_dir={tmp_path}", "run_name=again"])
+    first = simulate(cfg)
+    before = json.loads((first / "summary.json").read_text())
+    # Execute / Assert: a second fresh start in the same folder is refused ...
+    with pytest.raises(ConfigError, match="already holds a run"):
+        simulate(cfg)
+    # ... and once the rounds are gone, the trained state left in RAM is not started from
+    (first / "summary.json").unlink()
+    (first / "metrics.jsonl").unlink()
+    shutil.move(first / "client_state", ram_store_path(first, "again"))
+    after = json.loads((simulate(cfg) / "summary.json").read_text())
+    assert after["test_hr10"] == before["test_hr10"]
+    assert after["val_hr10"] == before["val_hr10"]
