@@ -126,7 +126,7 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
     }
     for cell in todo:
         if grid.run_dir(*cell).exists():  # a run stopped before its summary
-            moved = set_aside(grid.run_dir(*cell), grid.run_dir(*cell).name)
+            moved = set_aside(grid.run_dir(*cell))
             print(f"unfinished cell moved to {moved}; running it again")
     if jobs > 1:
         run_side_by_side([_job(grid, cell) for cell in todo], jobs)

@@ -59,7 +59,7 @@ class RunFolder:
         (self.path / "summary.json").write_text(text + "\n", encoding="utf-8")
 
 
-def set_aside(run_dir: Path, run_name: str) -> Path:
+def set_aside(run_dir: Path) -> Path:
     """Move an unfinished run's folder, and its private state if that sits in RAM, out of the way.
 
     A run that was stopped leaves rounds but no summary; running it afresh in the same folder
@@ -71,7 +71,7 @@ def set_aside(run_dir: Path, run_name: str) -> Path:
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = run_dir.with_name(f"{run_dir.name}.interrupted-{stamp}")
-    store = ram_store_path(run_dir, run_name)
+    store = ram_store_path(run_dir, run_dir.name)
     run_dir.rename(target)
     if store.is_dir() and not (target / "client_state").exists():
         shutil.move(store, target / "client_state")

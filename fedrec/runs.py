@@ -1,10 +1,9 @@
 """Run experiments as ``fedrec run`` subprocesses: one at a time or several side by side.
 
-A run spends seconds that use little CPU: importing torch and Flower, starting Ray and its node
-actors, compiling the FedRAP step, and each round's message round trips. On a small machine two
-runs side by side fill those gaps with the other run's training, so a grid finishes sooner than
-its runs one after another (``fedrec compare --jobs``). Each run is a process of its own because a
-Flower simulation owns its process's Ray instance; it logs to its own file.
+Each run is a process of its own because a Flower simulation owns its process's Ray instance; it
+logs to its own file. Side by side (``fedrec compare --jobs``) pays off only with cores to spare: a
+run's start-up is CPU work too, and on 2 cores 8 ML-100K cells took 207 s with two at a time
+against 205 s one after another.
 """
 
 from __future__ import annotations

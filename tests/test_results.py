@@ -19,7 +19,7 @@ def test_an_unfinished_run_and_its_ram_store_are_moved_aside_together(tmp_path, 
     store.mkdir(parents=True)
     (store / "d.npy").write_text("state")
     # Execute
-    moved = set_aside(run_dir, run_dir.name)
+    moved = set_aside(run_dir)
     # Assert
     assert not run_dir.exists() and not store.exists()
     assert moved.name.startswith("strict--fedrap--s0.interrupted-")
