@@ -133,13 +133,16 @@ class ClientStateStore:
         """Return the users' dense private state (for evaluation)."""
         slots = self.slots(users)
         trained = self._trained[slots]
-        local = self.init.item_local.expand(len(slots), -1, -1).clone()
-        old = np.flatnonzero(trained)
-        if len(old):
-            scale = self._scale[slots[old]].astype(np.float32)[:, None, None]
-            local[torch.from_numpy(old)] = torch.from_numpy(self._local[slots[old]] * scale)
+        # One pass over the stored D' (users are mostly a contiguous run of slots): scale into
+        # a fresh float32 block, then put the shared initial D where a user never trained.
+        local = np.empty((len(slots), *self.init.item_local.shape), dtype=np.float32)
+        scale = self._scale[slots].astype(np.float32)[:, None, None]
+        np.multiply(_rows(self._local, slots), scale, out=local)
+        fresh = ~trained
+        if fresh.any():
+            local[fresh] = self.init.item_local.numpy()
         weight, bias = self._heads(slots, trained)
-        return PrivateState(item_local=local, head_weight=weight, head_bias=bias)
+        return PrivateState(item_local=torch.from_numpy(local), head_weight=weight, head_bias=bias)
 
     def _check_representable(self, values: np.ndarray) -> None:
         """Refuse to store values the store's precision would turn into infinities."""
@@ -164,6 +167,13 @@ class ClientStateStore:
         """Push written pages to the files (they are also flushed when the store is dropped)."""
         for array in (self._local, self._scale, self._weight, self._bias, self._trained):
             array.flush()
+
+
+def _rows(array: np.memmap, slots: IntArray) -> np.ndarray:
+    """Return ``array[slots]``: a view when the slots are one contiguous run, else a copy."""
+    if len(slots) and np.all(np.diff(slots) == 1):
+        return array[slots[0] : slots[-1] + 1]
+    return array[slots]
 
 
 def _open(path: Path, shape: tuple[int, ...], dtype: type | np.dtype) -> np.memmap:

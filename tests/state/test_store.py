@@ -47,6 +47,23 @@ def test_update_writes_touched_rows_and_decays_the_others_and_persists(tmp_path)
     assert float(dense.head_bias[1]) == 0.0
 
 
+@pytest.mark.parametrize("users", [(4, 5, 9), (4, 9), (9, 4, 5), (5,)])
+def test_loading_users_together_equals_loading_each_alone(tmp_path, users):
+    # Prepare: users 4 and 9 trained (different decays), user 5 never trained.
+    store = _store(tmp_path)
+    for user, decay in ((4, 0.5), (9, 0.8)):
+        rows = TouchedState(torch.full((1, 3), float(user)), torch.ones(1, 3), torch.zeros(1))
+        store.update(np.array([user]), np.array([0]), np.array([2]), rows, torch.tensor([decay]))
+    # Execute: contiguous runs of slots are read as views, other orders by gathering.
+    together = store.load(np.array(users))
+    # Assert
+    for i, user in enumerate(users):
+        alone = store.load(np.array([user]))
+        torch.testing.assert_close(together.item_local[i], alone.item_local[0])
+        torch.testing.assert_close(together.head_weight[i], alone.head_weight[0])
+    torch.testing.assert_close(store.load(np.array([5])).item_local[0], store.init.item_local)
+
+
 def test_store_refuses_users_it_does_not_hold_and_mismatched_files(tmp_path):
     store = _store(tmp_path, (1, 2))
     with pytest.raises(KeyError):
