@@ -140,6 +140,22 @@ def npy_nbytes(shape: tuple[int, ...], dtype: str) -> int:
     return _header_nbytes(shape, dtype) + size
 
 
+def npy_nbytes_many(leading: np.ndarray, tail: tuple[int, ...], dtype: str) -> np.ndarray:
+    """Return ``npy_nbytes((n, *tail), dtype)`` for every ``n`` in ``leading`` (int64 array)."""
+    leading = np.asarray(leading, dtype=np.int64)
+    # A header's length depends on the shape only through its repr: here, the digits of n.
+    digits = 1 + np.searchsorted(_POWERS_OF_TEN, leading, side="right")
+    headers = np.zeros(len(_POWERS_OF_TEN) + 2, dtype=np.int64)
+    for k in np.unique(digits).tolist():
+        headers[k] = _header_nbytes((10 ** (k - 1) if k > 1 else 0, *tail), dtype)
+    row = int(np.prod(tail, dtype=np.int64)) * np.dtype(dtype).itemsize
+    out: np.ndarray = headers[digits] + leading * row
+    return out
+
+
+_POWERS_OF_TEN = 10 ** np.arange(1, 19, dtype=np.int64)
+
+
 def _header_nbytes(shape: tuple[int, ...], dtype: str) -> int:
     # The header's length depends on the shape only through the length of its repr.
     key = (len(repr(shape)), dtype)

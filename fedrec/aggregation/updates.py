@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fedrec.aggregation.codec import MASK, VALUES, decode_block, encode_block, npy_nbytes
+from fedrec.aggregation.codec import (
+    MASK,
+    VALUES,
+    decode_block,
+    encode_block,
+    npy_nbytes,
+    npy_nbytes_many,
+)
 
 OFFSETS, ROWS, SCALES, WEIGHTS = "offsets", "rows", "scales", "weights"
 #: Keys of one user's own upload message: its rows, its scale and its values block.
@@ -151,14 +158,12 @@ class UserUpdates:
         nnz = np.add.reduceat(nnz_rows, self.offsets[:-1]) if len(nnz_rows) else nnz_rows
         nnz = np.where(counts > 0, nnz, 0)
         dim = self.values.shape[1]
+        dense = npy_nbytes_many(counts, (dim,), "<f4") + len(VALUES)
+        masked = npy_nbytes_many(counts, ((dim + 7) // 8,), "|u1") + npy_nbytes_many(nnz, (), "<f4")
+        masked += len(VALUES) + len(MASK)
+        rows_and_scale = npy_nbytes_many(counts, (), "<i4") + npy_nbytes((1,), "<f4")
         keys = sum(len(k) for k in _USER_KEYS)
-        out = np.empty(self.n_users, dtype=np.int64)
-        for u, (r, z) in enumerate(zip(counts.tolist(), nnz.tolist(), strict=True)):
-            dense = npy_nbytes((r, dim), "<f4") + len(VALUES)
-            masked = npy_nbytes((r, (dim + 7) // 8), "|u1") + npy_nbytes((z,), "<f4")
-            masked += len(VALUES) + len(MASK)
-            rows_and_scale = npy_nbytes((r,), "<i4") + npy_nbytes((1,), "<f4")
-            out[u] = keys + rows_and_scale + min(dense, masked)
+        out: np.ndarray = keys + rows_and_scale + np.minimum(dense, masked)
         return out
 
 

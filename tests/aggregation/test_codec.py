@@ -1,5 +1,7 @@
 """The sparse codec: exact round trips and exact byte counts (Prepare / Execute / Assert)."""
 
+import io
+
 import numpy as np
 from flwr.app import Array, ArrayRecord
 from hypothesis import given, settings
@@ -12,6 +14,8 @@ from fedrec.aggregation.codec import (
     decode_arrays,
     encode_arrays,
     encode_matrix,
+    npy_nbytes,
+    npy_nbytes_many,
     record_nbytes,
 )
 
@@ -68,3 +72,25 @@ def test_a_matrix_with_few_non_zero_rows_travels_as_those_rows():
 def test_a_dense_matrix_travels_dense():
     matrix = np.ones((5, 4), dtype=np.float32)
     assert set(encode_matrix(matrix)) == {VALUES}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    leading=st.lists(st.integers(0, 10**7), min_size=1, max_size=20),
+    tail=st.sampled_from([(), (3,), (32,), (4, 1000)]),
+    dtype=st.sampled_from(["<f4", "<i4", "|u1"]),
+)
+def test_sizes_of_many_arrays_equal_those_counted_one_by_one(leading, tail, dtype):
+    # Execute
+    many = npy_nbytes_many(np.array(leading), tail, dtype)
+    # Assert
+    assert many.tolist() == [npy_nbytes((n, *tail), dtype) for n in leading]
+
+
+def test_sizes_of_arrays_match_numpys_own_files():
+    # Prepare: the digit counts where the header's padding could change
+    for n in (0, 9, 10, 99, 100, 12345):
+        buffer = io.BytesIO()
+        np.save(buffer, np.zeros((n, 7), dtype="<f4"))
+        # Execute / Assert
+        assert npy_nbytes_many(np.array([n]), (7,), "<f4")[0] == buffer.tell()
