@@ -1,0 +1,208 @@
+"""Print the sparse-C and strategies tables of the README and draw their figures.
+
+Run after ``fedrec compare`` on ``experiments/sparsity/ml100k_d0slow.yaml`` and
+``experiments/strategies/ml100k.yaml``. Usage:
+``python experiments/strategies/tables.py [runs/compare] [figure folder]``; figures go to
+``docs/figures`` by default. Cells without a ``summary.json`` are left out and named.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+SPARSITY_GRID = "sparsity-d0slow-ml100k"
+STRATEGIES_GRID = "strategies-ml100k"
+BASELINES = ("mostpop", "random")
+
+
+def cells(grid: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Return (setting, method) → the summaries of its finished seeds, baselines left out."""
+    found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for run in sorted(grid.glob("*--*--s*")):
+        setting, method, _ = run.name.split("--")
+        path = run / "summary.json"
+        if "." in run.name or method in BASELINES:
+            continue
+        if not path.exists():
+            print(f"unfinished, left out: {run}", file=sys.stderr)
+            continue
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        found[(setting, method)].append({**summary, "seed_name": run.name.rsplit("--", 1)[1]})
+    return found
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def dense_of(method: str) -> str:
+    """Return the dense cell a sparse one is compared with: ``no-d-10pct`` → ``no-d-dense``."""
+    return "no-d-dense" if method.startswith("no-d-") else "dense"
+
+
+def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
+    """One row per method: density, HR@10 over seeds, change against dense, bytes per client."""
+    found = {method: runs for (_, method), runs in cells(grid).items()}
+    rows = []
+    for method, runs in sorted(found.items(), key=lambda item: dense_of(item[0]) == "no-d-dense"):
+        dense = {s["seed_name"]: s["test_hr10"] for s in found.get(dense_of(method), [])}
+        hr, std = mean_std([s["test_hr10"] for s in runs])
+        # Against its dense cell on the same seeds only.
+        paired = [(s["test_hr10"], dense[s["seed_name"]]) for s in runs if s["seed_name"] in dense]
+        change = sum(a for a, _ in paired) / sum(b for _, b in paired) - 1 if paired else None
+        clients = runs[0]["clients_per_round"]
+        up = statistics.fmean(s["upload_bytes_per_round"] for s in runs) / clients
+        down = statistics.fmean(s["download_bytes_per_round"] for s in runs) / clients
+        dense_both = runs[0]["dense_bytes_per_round"] / clients
+        rows.append(
+            {
+                "method": method,
+                "seeds": len(runs),
+                "density": statistics.fmean(s["density_final"] for s in runs),
+                "hr": hr,
+                "std": std,
+                "per_seed": [s["test_hr10"] for s in runs],
+                "change": change,
+                "up_kb": up / 1e3,
+                "down_kb": down / 1e3,
+                "saving": dense_both / (up + down),
+            }
+        )
+    return rows
+
+
+def sparsity_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown table of :func:`sparsity_rows`."""
+    lines = [
+        "| cell | seeds | density of C | test HR@10 | per seed | vs dense (same seeds) | up KB "
+        "| down KB "
+        "| bytes vs dense FedAvg |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        change = "–" if r["change"] is None else f"{100 * r['change']:+.1f} %"
+        seeds = ", ".join(f"{v:.4f}" for v in r["per_seed"])
+        lines.append(
+            f"| `{r['method']}` | {r['seeds']} | {r['density']:.3f} "
+            f"| {r['hr']:.4f} ± {r['std']:.4f} | {seeds} | {change} | {r['up_kb']:.1f} "
+            f"| {r['down_kb']:.1f} | {r['saving']:.2f}× |"
+        )
+    return lines
+
+
+def strategy_rows(grid: Path, clean: str = "no-attack", attacked: str = "attack-5pct") -> list:
+    """One row per strategy: HR@10 and the target's exposure without and with the attack."""
+    found = cells(grid)
+    rows = []
+    for method in dict.fromkeys(m for _, m in found):
+        pair = [found.get((setting, method), [None])[0] for setting in (clean, attacked)]
+        if None in pair:
+            print(f"{method}: a setting is missing, left out", file=sys.stderr)
+            continue
+        base, hit = pair
+        rows.append(
+            {
+                "method": method,
+                "hr": base["test_hr10"],
+                "hr_attack": hit["test_hr10"],
+                "exposure": base["target_exposure10"],
+                "exposure_attack": hit["target_exposure10"],
+                "within_2x": hit["target_exposure10"] <= 2 * base["target_exposure10"],
+                "seconds": statistics.fmean(
+                    (base["round_seconds_median"], hit["round_seconds_median"])
+                ),
+            }
+        )
+    return rows
+
+
+def strategy_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Markdown table of :func:`strategy_rows`."""
+    lines = [
+        "| strategy | HR@10 no attack | HR@10 attack | exposure no attack | exposure attack "
+        "| within 2× | s/round |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| `{r['method']}` | {r['hr']:.4f} | {r['hr_attack']:.4f} | {r['exposure']:.4f} "
+            f"| {r['exposure_attack']:.4f} | {'yes' if r['within_2x'] else 'no'} "
+            f"| {r['seconds']:.1f} |"
+        )
+    return lines
+
+
+def draw(sparse: list[dict[str, Any]], strategies: list[dict[str, Any]], out: Path) -> None:
+    """HR@10 against bytes saved (sparse C) and against the target's exposure (strategies)."""
+    out.mkdir(parents=True, exist_ok=True)
+    if sparse:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r in sparse:
+            ax.errorbar(r["saving"], r["hr"], yerr=r["std"], fmt="o", capsize=3)
+            ax.annotate(
+                r["method"],
+                (r["saving"], r["hr"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+        ax.set(
+            xlabel="bytes per round saved against dense FedAvg of C (×)",
+            ylabel="test HR@10 (mean ± std over seeds)",
+            title="Sparse C, FedRAP (D from zero, 100× slower), ML-100K strict",
+        )
+        fig.tight_layout()
+        fig.savefig(out / "sparsity_ml100k.png", dpi=120)
+        plt.close(fig)
+    if strategies:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r in strategies:
+            ax.annotate(
+                "",
+                xy=(r["exposure_attack"], r["hr_attack"]),
+                xytext=(r["exposure"], r["hr"]),
+                arrowprops={"arrowstyle": "->"},
+            )
+            ax.plot([r["exposure_attack"]], [r["hr_attack"]], "o")
+            ax.annotate(
+                r["method"],
+                (r["exposure_attack"], r["hr_attack"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+        ax.set(
+            xlabel="target item's exposure@10 (arrow: no attack → 5 % poisoning clients)",
+            ylabel="test HR@10",
+            title="Strategies under model poisoning, ML-100K",
+        )
+        fig.tight_layout()
+        fig.savefig(out / "strategies_ml100k.png", dpi=120)
+        plt.close(fig)
+
+
+def main(argv: list[str]) -> None:
+    """Print both tables and draw both figures."""
+    root = Path(argv[0]) if argv else Path("runs/compare")
+    figures = Path(argv[1]) if len(argv) > 1 else Path("docs/figures")
+    sparse = sparsity_rows(root / SPARSITY_GRID) if (root / SPARSITY_GRID).exists() else []
+    grid = root / STRATEGIES_GRID
+    strategies = strategy_rows(grid) if grid.exists() else []
+    print("\n".join(sparsity_table(sparse)), "\n")
+    print("\n".join(strategy_table(strategies)))
+    draw(sparse, strategies, figures)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
