@@ -51,11 +51,17 @@ def dense_of(method: str) -> str:
     return "no-d-dense" if method.startswith("no-d-") else "dense"
 
 
+def _group_order(item: tuple[str, Any]) -> tuple[bool, bool]:
+    """Cells with D first, each group's dense cell first."""
+    method = item[0]
+    return dense_of(method) == "no-d-dense", method != dense_of(method)
+
+
 def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
     """One row per method: density, HR@10 over seeds, change against dense, bytes per client."""
     found = {method: runs for (_, method), runs in cells(grid).items()}
     rows = []
-    for method, runs in sorted(found.items(), key=lambda item: dense_of(item[0]) == "no-d-dense"):
+    for method, runs in sorted(found.items(), key=_group_order):
         dense = {s["seed_name"]: s["test_hr10"] for s in found.get(dense_of(method), [])}
         hr, std = mean_std([s["test_hr10"] for s in runs])
         # Against its dense cell on the same seeds only.
