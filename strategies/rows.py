@@ -77,6 +77,7 @@ class RowStrategy(GlobalMean):
         super().__init__(settings.num_nodes, settings.top_k)
         self.rule, self.settings = rule, settings
         self.current: dict[str, np.ndarray] = {}
+        self.shadow: dict[str, np.ndarray] = {}  # the dense C behind the sent one (feedback)
         self.threshold = 0.0  # the last server-side threshold; clients prox their uploads by it
         self.download_bytes = 0  # one client's download, as serialised
         self.dense_bytes = 0  # the same arrays sent dense
@@ -119,6 +120,8 @@ class RowStrategy(GlobalMean):
         if inputs is None:
             return None, None
         new = {k: self.rule.aggregate(k, v, inputs) for k, v in self.current.items()}
+        if self.settings.sparsity.feedback:
+            new = self._onto_shadow(new)
         factor = self.settings.item_decay(server_round)
         if factor != 1.0 and ITEM_GLOBAL in new:  # after any noise: post-processing
             new[ITEM_GLOBAL] = (new[ITEM_GLOBAL] * factor).astype(new[ITEM_GLOBAL].dtype)
@@ -132,11 +135,22 @@ class RowStrategy(GlobalMean):
                 metrics[key] = value
         return ArrayRecord({k: Array(v) for k, v in new.items()}), metrics
 
+    def _onto_shadow(self, new: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Add the round's change of each 2-D array to its dense shadow (round 1: the sent C)."""
+        out = dict(new)
+        for name, value in new.items():
+            if value.ndim == 2:
+                base = self.shadow.get(name, self.current[name])
+                out[name] = (base + (value - self.current[name])).astype(np.float32)
+        return out
+
     def _sparsify(self, new: dict[str, np.ndarray]) -> dict[str, float]:
         sp, out = self.settings.sparsity, {}
         for name, value in new.items():
             if value.ndim != 2:
                 continue
+            if sp.feedback:
+                self.shadow[name] = value
             if sp.threshold > 0 or sp.target_density < 1:
                 result = sparsify(value, sp.threshold, sp.target_density, sp.shrink)
                 new[name], self.threshold = result.matrix, result.threshold
@@ -172,13 +186,18 @@ class RowStrategy(GlobalMean):
         return MetricRecord(metrics)
 
     def state(self) -> dict[str, Any]:
-        """Return what a checkpoint must keep: the rule's state and the last threshold."""
-        return {"rule": self.rule.state(), "threshold": self.threshold}
+        """Return what a checkpoint must keep: the rule's state, the last threshold, shadows."""
+        shadow = {k: v.ravel().tolist() for k, v in self.shadow.items()}
+        return {"rule": self.rule.state(), "threshold": self.threshold, "shadow": shadow}
 
     def load_state(self, state: dict[str, Any], shapes: dict[str, tuple[int, ...]]) -> None:
         """Restore :meth:`state` (an empty state is a fresh start)."""
         self.rule.load_state(state.get("rule", {}), shapes)
         self.threshold = float(state.get("threshold", 0.0))
+        self.shadow = {
+            k: np.asarray(v, dtype=np.float32).reshape(shapes[k])
+            for k, v in state.get("shadow", {}).items()
+        }
 
 
 def _encoded(arrays: dict[str, np.ndarray]) -> ArrayRecord:

@@ -74,7 +74,10 @@ class SparsityConfig:
     clients apply the same step, with the round's threshold, to the rows they upload; each
     client raises its own threshold as needed so that at most ``upload_density`` of the
     entries it uploads are non-zero. ``shrink="hard"`` makes the server keep surviving
-    entries unshrunk (hard thresholding; clients always soft-threshold).
+    entries unshrunk (hard thresholding; clients always soft-threshold). With ``feedback`` the
+    server keeps the dense C behind the sparse one it sends and adds each round's aggregated
+    change to it, so entries cut to zero can grow back (dynamic pruning with feedback, Lin et
+    al., 2020); clients only ever see, train and evaluate the sparse C.
     """
 
     threshold: float = 0.0
@@ -82,6 +85,7 @@ class SparsityConfig:
     client_prox: bool = True
     upload_density: float = 1.0
     shrink: Shrink = "soft"
+    feedback: bool = False
 
 
 @dataclass(frozen=True)

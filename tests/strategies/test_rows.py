@@ -1,5 +1,6 @@
 """RowStrategy on hand-made node replies: sums, per-user updates, and unusable updates."""
 
+import json
 import logging
 
 import numpy as np
@@ -153,6 +154,48 @@ def test_the_target_density_is_applied_after_aggregation():
     # Assert
     assert np.count_nonzero(arrays[NAME].numpy()) <= 0.2 * N_ITEMS * DIM
     assert metrics["density"] <= 0.2 and metrics["threshold"] > 0
+
+
+def test_with_feedback_changes_land_on_the_dense_shadow_and_pruned_entries_can_return():
+    # Prepare: the same replies to a sparse strategy with feedback and to a dense one.
+    sparse = _strategy(
+        "fedavg",
+        "sparsity.target_density=0.2",
+        "sparsity.shrink=hard",
+        "sparsity.feedback=true",
+    )
+    dense = _strategy("fedavg")
+    g = sparse.current[NAME]
+    replies = [make_updates(3, N_ITEMS, DIM, seed=s) for s in (1, 2)]
+    # Execute: round 1, then round 2 from the sparse C it sent.
+    first, _ = sparse.aggregate_train(1, [_sum_reply(replies[0], g)])
+    shadow_1 = sparse.shadow[NAME].copy()
+    sent = first[NAME].numpy()
+    sparse.current = dense.current = {NAME: sent}
+    second, metrics = sparse.aggregate_train(2, [_sum_reply(replies[1], sent)])
+    plain, _ = dense.aggregate_train(2, [_sum_reply(replies[1], sent)])
+    # Assert: round 1's shadow is the dense aggregate; round 2 adds the round's dense change.
+    dense_1, _ = _strategy("fedavg").aggregate_train(1, [_sum_reply(replies[0], g)])
+    np.testing.assert_allclose(shadow_1, dense_1[NAME].numpy(), rtol=1e-6)
+    expected = shadow_1 + (plain[NAME].numpy() - sent)
+    np.testing.assert_allclose(sparse.shadow[NAME], expected, rtol=1e-5, atol=1e-6)
+    assert metrics["density"] <= 0.2
+    kept = second[NAME].numpy() != 0
+    np.testing.assert_array_equal(second[NAME].numpy()[kept], sparse.shadow[NAME][kept])
+    assert np.any(kept & (sent == 0)), "no entry cut in round 1 came back in round 2"
+
+
+def test_the_shadow_survives_a_checkpoint():
+    # Prepare
+    strategy = _strategy("fedavg", "sparsity.target_density=0.2", "sparsity.feedback=true")
+    g = strategy.current[NAME]
+    strategy.aggregate_train(1, [_sum_reply(make_updates(3, N_ITEMS, DIM), g)])
+    again = _strategy("fedavg", "sparsity.target_density=0.2", "sparsity.feedback=true")
+    # Execute
+    again.load_state(json.loads(json.dumps(strategy.state())), {NAME: (N_ITEMS, DIM)})
+    # Assert
+    np.testing.assert_array_equal(again.shadow[NAME], strategy.shadow[NAME])
+    assert again.threshold == strategy.threshold
 
 
 def test_training_messages_carry_encoded_c_and_what_clients_must_do(monkeypatch):
