@@ -174,13 +174,14 @@ def draw(sparse: list[dict[str, Any]], strategies: list[dict[str, Any]], out: Pa
     if strategies:
         fig, ax = plt.subplots(figsize=(6, 4))
         for r in strategies:
+            (dot,) = ax.plot([r["exposure_attack"]], [r["hr_attack"]], "o")
+            ax.plot([r["exposure"]], [r["hr"]], "o", mfc="none", color=dot.get_color())
             ax.annotate(
                 "",
                 xy=(r["exposure_attack"], r["hr_attack"]),
                 xytext=(r["exposure"], r["hr"]),
-                arrowprops={"arrowstyle": "->"},
+                arrowprops={"arrowstyle": "->", "color": dot.get_color()},
             )
-            ax.plot([r["exposure_attack"]], [r["hr_attack"]], "o")
             ax.annotate(
                 r["method"],
                 (r["exposure_attack"], r["hr_attack"]),
@@ -189,9 +190,9 @@ def draw(sparse: list[dict[str, Any]], strategies: list[dict[str, Any]], out: Pa
                 textcoords="offset points",
             )
         ax.set(
-            xlabel="target item's exposure@10 (arrow: no attack → 5 % poisoning clients)",
+            xlabel="target's exposure@10 (open: no attack, filled: 5 % poisoning clients)",
             ylabel="test HR@10",
-            title="Strategies under model poisoning, ML-100K",
+            title="Strategies under model poisoning, ML-100K, 15 rounds",
         )
         fig.tight_layout()
         fig.savefig(out / "strategies_ml100k.png", dpi=120)
