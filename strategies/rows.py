@@ -23,7 +23,7 @@ from flwr.serverapp.strategy import FedAvg
 
 from fedrec import wire
 from fedrec.aggregation.codec import density, encode_arrays
-from fedrec.aggregation.prox import sparsify
+from fedrec.aggregation.prox import scheduled_density, sparsify
 from fedrec.aggregation.rules import weighted_mean
 from fedrec.aggregation.updates import UserUpdates
 from fedrec.algorithms.fedrap.node import ITEM_GLOBAL
@@ -125,7 +125,7 @@ class RowStrategy(GlobalMean):
         factor = self.settings.item_decay(server_round)
         if factor != 1.0 and ITEM_GLOBAL in new:  # after any noise: post-processing
             new[ITEM_GLOBAL] = (new[ITEM_GLOBAL] * factor).astype(new[ITEM_GLOBAL].dtype)
-        extra = self._sparsify(new)
+        extra = self._sparsify(new, server_round)
         metrics = self._train_metrics(stats, slowest)
         for key, value in extra.items():
             metrics[key] = value
@@ -144,15 +144,16 @@ class RowStrategy(GlobalMean):
                 out[name] = (base + (value - self.current[name])).astype(np.float32)
         return out
 
-    def _sparsify(self, new: dict[str, np.ndarray]) -> dict[str, float]:
+    def _sparsify(self, new: dict[str, np.ndarray], server_round: int) -> dict[str, float]:
         sp, out = self.settings.sparsity, {}
+        target = scheduled_density(sp.target_density, sp.ramp_rounds, server_round)
         for name, value in new.items():
             if value.ndim != 2:
                 continue
             if sp.feedback:
                 self.shadow[name] = value
-            if sp.threshold > 0 or sp.target_density < 1:
-                result = sparsify(value, sp.threshold, sp.target_density, sp.shrink)
+            if sp.threshold > 0 or target < 1:
+                result = sparsify(value, sp.threshold, target, sp.shrink)
                 new[name], self.threshold = result.matrix, result.threshold
             out["density"] = density(new[name])
             out["threshold"] = self.threshold

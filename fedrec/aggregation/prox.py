@@ -74,6 +74,17 @@ def per_user_thresholds(
     return np.repeat(per_user, np.diff(offsets))
 
 
+def scheduled_density(target: float, ramp_rounds: int, server_round: int) -> float:
+    """Return round ``server_round``'s density: ``target + (1 − target)(1 − r/R)³`` until R.
+
+    The cubic schedule of gradual pruning (Zhu and Gupta, 2017): fast at first, slow near the
+    target; ``ramp_rounds`` R of 0 gives ``target`` from the start.
+    """
+    if server_round >= ramp_rounds:
+        return target
+    return target + (1.0 - target) * (1.0 - server_round / ramp_rounds) ** 3
+
+
 def sparsify(
     matrix: np.ndarray, threshold: float, target_density: float, shrink: str = "soft"
 ) -> Sparsified:

@@ -134,6 +134,7 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "eval.patience": config.eval.patience >= 0,
         "sparsity.threshold": config.sparsity.threshold >= 0.0,
         "sparsity.target_density": 0.0 <= config.sparsity.target_density <= 1.0,
+        "sparsity.ramp_rounds": config.sparsity.ramp_rounds >= 0,
         "sparsity.upload_density": 0.0 <= config.sparsity.upload_density <= 1.0,
         "attack.fraction": 0.0 <= config.attack.fraction < 1.0,
         "attack.boost": config.attack.boost >= 0.0,

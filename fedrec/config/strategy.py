@@ -86,6 +86,7 @@ class SparsityConfig:
     upload_density: float = 1.0
     shrink: Shrink = "soft"
     feedback: bool = False
+    ramp_rounds: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedrec.aggregation.prox import soft_threshold, sparsify
+from fedrec.aggregation.prox import scheduled_density, soft_threshold, sparsify
 
 
 def test_soft_threshold_zeroes_small_entries_and_shrinks_the_rest():
@@ -44,3 +44,21 @@ def test_hard_thresholding_keeps_the_survivors_unshrunk():
     matrix = np.array([[3.0, -0.2], [0.1, -2.0]], dtype=np.float32)
     result = sparsify(matrix, 0.0, 0.5, shrink="hard")
     np.testing.assert_array_equal(result.matrix, [[3.0, 0.0], [0.0, -2.0]])
+
+
+@given(
+    target=st.floats(0.0, 1.0),
+    ramp=st.integers(1, 50),
+    rounds=st.lists(st.integers(0, 80), min_size=2, max_size=2),
+)
+def test_the_density_schedule_falls_from_one_to_the_target_and_stays(target, ramp, rounds):
+    # Execute
+    early, late = (scheduled_density(target, ramp, r) for r in sorted(rounds))
+    # Assert
+    assert scheduled_density(target, ramp, 0) == 1.0
+    assert scheduled_density(target, ramp, ramp) == target
+    assert target <= late <= early <= 1.0
+
+
+def test_no_ramp_gives_the_target_from_the_first_round():
+    assert scheduled_density(0.1, 0, 1) == 0.1

@@ -156,6 +156,21 @@ def test_the_target_density_is_applied_after_aggregation():
     assert metrics["density"] <= 0.2 and metrics["threshold"] > 0
 
 
+def test_a_ramp_lowers_the_density_gradually():
+    # Prepare
+    g = _strategy("fedavg").current[NAME]
+    reply = make_updates(3, N_ITEMS, DIM)
+    # Execute: rounds 1 and 5 of a 10-round ramp to density 0.1
+    densities = []
+    for server_round in (1, 5, 10):
+        strategy = _strategy("fedavg", "sparsity.target_density=0.1", "sparsity.ramp_rounds=10")
+        _, metrics = strategy.aggregate_train(server_round, [_sum_reply(reply, g)])
+        densities.append(metrics["density"])
+    # Assert: 1 − 0.9·(1 − (1 − r/10)³) of the entries survive
+    expected = [0.1 + 0.9 * (1 - r / 10) ** 3 for r in (1, 5, 10)]
+    np.testing.assert_allclose(densities, expected, atol=2 / (N_ITEMS * DIM))
+
+
 def test_with_feedback_changes_land_on_the_dense_shadow_and_pruned_entries_can_return():
     # Prepare: the same replies to a sparse strategy with feedback and to a dense one.
     sparse = _strategy(
