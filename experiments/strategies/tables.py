@@ -149,11 +149,35 @@ def strategy_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def draw(sparse: list[dict[str, Any]], strategies: list[dict[str, Any]], out: Path) -> None:
+def baseline_hr(grid: Path, method: str = "mostpop") -> float | None:
+    """Mean test HR@10 of a baseline's finished seeds in ``grid`` (``None`` if none)."""
+    found = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in grid.glob(f"*--{method}--s*/summary.json")
+    ]
+    return statistics.fmean(s["test_hr10"] for s in found) if found else None
+
+
+def draw(
+    sparse: list[dict[str, Any]],
+    strategies: list[dict[str, Any]],
+    out: Path,
+    mostpop: float | None = None,
+) -> None:
     """HR@10 against bytes saved (sparse C) and against the target's exposure (strategies)."""
     out.mkdir(parents=True, exist_ok=True)
     if sparse:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        if mostpop is not None:
+            ax.axhline(mostpop, color="grey", linestyle="--", linewidth=1)
+            ax.annotate(
+                "MostPop",
+                (1.6, mostpop),
+                fontsize=7,
+                color="grey",
+                xytext=(0, -10),
+                textcoords="offset points",
+            )
         for r in sparse:
             ax.errorbar(r["saving"], r["hr"], yerr=r["std"], fmt="o", capsize=3)
             ax.annotate(
@@ -166,7 +190,7 @@ def draw(sparse: list[dict[str, Any]], strategies: list[dict[str, Any]], out: Pa
         ax.set(
             xlabel="bytes per round saved against dense FedAvg of C (×)",
             ylabel="test HR@10 (mean ± std over seeds)",
-            title="Sparse C, FedRAP (D from zero, 100× slower), ML-100K strict",
+            title="Sparse C on ML-100K (strict): FedRAP, D from zero (no-d: without D)",
         )
         fig.tight_layout()
         fig.savefig(out / "sparsity_ml100k.png", dpi=120)
@@ -208,7 +232,7 @@ def main(argv: list[str]) -> None:
     strategies = strategy_rows(grid) if grid.exists() else []
     print("\n".join(sparsity_table(sparse)), "\n")
     print("\n".join(strategy_table(strategies)))
-    draw(sparse, strategies, figures)
+    draw(sparse, strategies, figures, baseline_hr(root / SPARSITY_GRID))
 
 
 if __name__ == "__main__":
