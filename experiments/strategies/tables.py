@@ -158,69 +158,51 @@ def baseline_hr(grid: Path, method: str = "mostpop") -> float | None:
     return statistics.fmean(s["test_hr10"] for s in found) if found else None
 
 
-def draw(
-    sparse: list[dict[str, Any]],
-    strategies: list[dict[str, Any]],
-    out: Path,
-    mostpop: float | None = None,
-) -> None:
-    """HR@10 against bytes saved (sparse C) and against the target's exposure (strategies)."""
-    out.mkdir(parents=True, exist_ok=True)
-    if sparse:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        if mostpop is not None:
-            ax.axhline(mostpop, color="grey", linestyle="--", linewidth=1)
-            ax.annotate(
-                "MostPop",
-                (1.6, mostpop),
-                fontsize=7,
-                color="grey",
-                xytext=(0, -10),
-                textcoords="offset points",
-            )
-        for r in sparse:
-            ax.errorbar(r["saving"], r["hr"], yerr=r["std"], fmt="o", capsize=3)
-            ax.annotate(
-                r["method"],
-                (r["saving"], r["hr"]),
-                fontsize=7,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
-        ax.set(
-            xlabel="bytes per round saved against dense FedAvg of C (×)",
-            ylabel="test HR@10 (mean ± std over seeds)",
-            title="Sparse C on ML-100K (strict): FedRAP, D from zero (no-d: without D)",
-        )
-        fig.tight_layout()
-        fig.savefig(out / "sparsity_ml100k.png", dpi=120)
-        plt.close(fig)
-    if strategies:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for r in strategies:
-            (dot,) = ax.plot([r["exposure_attack"]], [r["hr_attack"]], "o")
-            ax.plot([r["exposure"]], [r["hr"]], "o", mfc="none", color=dot.get_color())
-            ax.annotate(
-                "",
-                xy=(r["exposure_attack"], r["hr_attack"]),
-                xytext=(r["exposure"], r["hr"]),
-                arrowprops={"arrowstyle": "->", "color": dot.get_color()},
-            )
-            ax.annotate(
-                r["method"],
-                (r["exposure_attack"], r["hr_attack"]),
-                fontsize=7,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
-        ax.set(
-            xlabel="target's exposure@10 (open: no attack, filled: 5 % poisoning clients)",
-            ylabel="test HR@10",
-            title="Strategies under model poisoning, ML-100K, 15 rounds",
-        )
-        fig.tight_layout()
-        fig.savefig(out / "strategies_ml100k.png", dpi=120)
-        plt.close(fig)
+def _label(ax: Any, text: str, xy: tuple[float, float], **style: Any) -> None:
+    """Write ``text`` just above and right of the point ``xy``."""
+    ax.annotate(text, xy, fontsize=7, xytext=(4, 4), textcoords="offset points", **style)
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def draw_sparsity(rows: list[dict[str, Any]], path: Path, mostpop: float | None) -> None:
+    """Test HR@10 (mean ± std over seeds) against the bytes saved, one point per cell."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if mostpop is not None:
+        ax.axhline(mostpop, color="grey", linestyle="--", linewidth=1)
+        _label(ax, "MostPop", (1.6, mostpop), color="grey")
+    for r in rows:
+        ax.errorbar(r["saving"], r["hr"], yerr=r["std"], fmt="o", capsize=3)
+        _label(ax, r["method"], (r["saving"], r["hr"]))
+    ax.set(
+        xlabel="bytes per round saved against dense FedAvg of C (×)",
+        ylabel="test HR@10 (mean ± std over seeds)",
+        title="Sparse C on ML-100K (strict): FedRAP, D from zero (no-d: without D)",
+    )
+    _save(fig, path)
+
+
+def draw_strategies(rows: list[dict[str, Any]], path: Path) -> None:
+    """Each strategy's (exposure, HR@10) without the attack (open) and with it (filled)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in rows:
+        attacked = (r["exposure_attack"], r["hr_attack"])
+        (dot,) = ax.plot(*attacked, "o")
+        colour = dot.get_color()
+        ax.plot(r["exposure"], r["hr"], "o", mfc="none", color=colour)
+        arrow = {"arrowstyle": "->", "color": colour}
+        ax.annotate("", xy=attacked, xytext=(r["exposure"], r["hr"]), arrowprops=arrow)
+        _label(ax, r["method"], attacked)
+    ax.set(
+        xlabel="target's exposure@10 (open: no attack, filled: 5 % poisoning clients)",
+        ylabel="test HR@10",
+        title="Strategies under model poisoning, ML-100K, 15 rounds",
+    )
+    _save(fig, path)
 
 
 def main(argv: list[str]) -> None:
@@ -232,7 +214,11 @@ def main(argv: list[str]) -> None:
     strategies = strategy_rows(grid) if grid.exists() else []
     print("\n".join(sparsity_table(sparse)), "\n")
     print("\n".join(strategy_table(strategies)))
-    draw(sparse, strategies, figures, baseline_hr(root / SPARSITY_GRID))
+    figures.mkdir(parents=True, exist_ok=True)
+    if sparse:
+        draw_sparsity(sparse, figures / "sparsity_ml100k.png", baseline_hr(root / SPARSITY_GRID))
+    if strategies:
+        draw_strategies(strategies, figures / "strategies_ml100k.png")
 
 
 if __name__ == "__main__":
