@@ -60,12 +60,14 @@ def decode_block(parts: dict[str, np.ndarray], n_rows: int, dim: int) -> np.ndar
     return out
 
 
-def encode_matrix(matrix: np.ndarray) -> dict[str, np.ndarray]:
+def encode_matrix(matrix: np.ndarray, name: str = "") -> dict[str, np.ndarray]:
     """Encode an ``(n, d)`` matrix in the smallest of three forms.
 
     Dense (``values``); its non-zero rows (``shape``, ``rows`` and their block, see
     :func:`encode_block`); or a bit mask over the whole matrix (``shape``, ``mask``, ``values``),
-    which saves the row ids when almost every row has some non-zero entry.
+    which saves the row ids when almost every row has some non-zero entry. Sizes are compared
+    as the parts will travel, under ``"<name>.<part>"`` keys when ``name`` is given (every key's
+    length counts, and the forms have one to three keys).
     """
     matrix = np.ascontiguousarray(matrix, dtype=_FLOAT)
     shape = np.asarray(matrix.shape, dtype=np.int64)
@@ -76,7 +78,8 @@ def encode_matrix(matrix: np.ndarray) -> dict[str, np.ndarray]:
         {SHAPE: shape, ROWS: rows, **encode_block(matrix[rows])},
         {SHAPE: shape, MASK: np.packbits(nonzero, axis=1), VALUES: matrix[nonzero]},
     ]
-    return min(candidates, key=record_nbytes)
+    prefix = f"{name}{SEP}" if name else ""
+    return min(candidates, key=lambda parts: record_nbytes(parts) + len(prefix) * len(parts))
 
 
 def decode_matrix(parts: dict[str, np.ndarray]) -> np.ndarray:
@@ -111,7 +114,8 @@ def encode_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if array.ndim != 2:
             out[name] = array
             continue
-        out.update({f"{name}{SEP}{part}": v for part, v in encode_matrix(array).items()})
+        parts = encode_matrix(array, name)
+        out.update({f"{name}{SEP}{part}": v for part, v in parts.items()})
     return out
 
 
