@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from fedrec.algorithms.additive.affine import train_model_cohort
 from fedrec.algorithms.additive.trainer import train_cohort as train_generic
+from fedrec.algorithms.fedrap import kernel as kernel_module
 from fedrec.algorithms.fedrap.cohort import RoundSettings, train_cohort
 from fedrec.algorithms.fedrap.samples import build_round_samples
 from fedrec.config.model import ModelConfig
@@ -28,6 +30,7 @@ def _states(init, samples):
     return kernel, generic
 
 
+@pytest.mark.parametrize("two_step", [False, True])
 @pytest.mark.parametrize(
     ("batch_size", "tol", "regulariser", "variant", "prox", "local_lr_scale", "c_decay"),
     [
@@ -41,7 +44,7 @@ def _states(init, samples):
     ],
 )
 def test_autograd_trainer_equals_the_hand_written_kernel(
-    batch_size, tol, regulariser, variant, prox, local_lr_scale, c_decay
+    batch_size, tol, regulariser, variant, prox, local_lr_scale, c_decay, two_step
 ):
     # Prepare
     split = tiny_split()
@@ -64,9 +67,17 @@ def test_autograd_trainer_equals_the_hand_written_kernel(
     layout = model_layout(ModelConfig(name="affine"), cfg.dim, seed=0)
     module = create_model(ModelConfig(name="affine"), split.n_users, cfg.dim)
     # Execute
-    expected = train_cohort(kernel_state, init.item_global, samples, cfg, settings, "eager")
+    expected = train_cohort(
+        kernel_state, init.item_global, samples, cfg, settings, "eager", two_step
+    )
     actual = train_generic(
-        generic_state, (init.item_global, torch.zeros(0)), samples, cfg, settings, (module, layout)
+        generic_state,
+        (init.item_global, torch.zeros(0)),
+        samples,
+        cfg,
+        settings,
+        (module, layout),
+        two_step,
     )
     # Assert
     tol_kw = {"atol": 1e-5, "rtol": 1e-5}
@@ -119,7 +130,8 @@ def test_one_mf_step_matches_the_hand_computed_update():
     assert float(result.cohort.loss[0]) == pytest.approx(float(-torch.log(g + 1)), rel=1e-6)
 
 
-def test_pfedrec_two_step_update_matches_the_hand_computed_one():
+@pytest.mark.parametrize("trainer", [train_generic, train_model_cohort])
+def test_pfedrec_two_step_update_matches_the_hand_computed_one(trainer):
     # Prepare: one user, one positive, affine score function, item rows from C alone
     split = tiny_split(n_users=1, min_train=1, max_train=1)
     cfg = dataclasses.replace(
@@ -141,7 +153,7 @@ def test_pfedrec_two_step_update_matches_the_hand_computed_one():
     settings = RoundSettings(0.0, 0.0, lr_head=0.5, lr_embedding=3.0, keys=(0, 1))
     module = create_model(model_cfg, 1, 2)
     # Execute
-    result = train_generic(
+    result = trainer(
         state, (item_global, torch.zeros(0)), samples, cfg, settings, (module, layout), True
     )
     # Assert: first the head with e fixed, then e under the new head
@@ -151,3 +163,27 @@ def test_pfedrec_two_step_update_matches_the_hand_computed_one():
     torch.testing.assert_close(state.head_weight[0], torch.cat([w1, b1.view(1)]))
     torch.testing.assert_close(result.cohort.global_rows[0], e - 3.0 * g1 * w1)
     assert float(result.cohort.loss[0]) == pytest.approx(float(-torch.log(g1 + 1)), rel=1e-6)
+
+
+def test_compiled_two_step_equals_the_eager_one():
+    # Prepare: PFedRec's setting (C only, no regularisers) with several batches per epoch
+    split = tiny_split()
+    cfg = dataclasses.replace(
+        FedRAPConfig(), dim=8, batch_size=16, local_epochs=3, variant="global_only"
+    )
+    init = initial_state(split.n_items, cfg.dim, seed=3, variant="global_only")
+    keys = (0, 2)
+    samples = build_round_samples(split, np.arange(split.n_users), "strict", 4, keys)
+    settings = RoundSettings(0.0, 0.0, 0.5, 2.0, keys=keys)
+    eager_state, _ = _states(init, samples)
+    compiled_state, _ = _states(init, samples)
+    # Execute
+    eager = train_cohort(eager_state, init.item_global, samples, cfg, settings, "eager", True)
+    compiled = train_cohort(
+        compiled_state, init.item_global, samples, cfg, settings, "compiled", True
+    )
+    # Assert
+    torch.testing.assert_close(compiled.global_rows, eager.global_rows, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(compiled_state.head_weight, eager_state.head_weight)
+    torch.testing.assert_close(compiled.loss, eager.loss, atol=1e-6, rtol=1e-5)
+    assert not kernel_module._Compiled.failed  # it really ran compiled

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from fedrec.aggregation.updates import UserUpdates
-from fedrec.algorithms.additive.trainer import ModelUpdate, train_cohort
+from fedrec.algorithms.additive.affine import train_model_cohort
+from fedrec.algorithms.additive.trainer import ModelUpdate
 from fedrec.algorithms.base import DEFAULT_OPTIONS, GlobalArrays, NodeUpdate, TrainOptions
 from fedrec.algorithms.fedrap.cohort import RoundSettings, sum_global_updates
 from fedrec.algorithms.fedrap.curriculum import round_learning_rates, round_weights
@@ -134,7 +135,7 @@ def train_node(
         if recipe.own_copy:  # this round's copy starts from the server's C alone
             state.local_rows = torch.zeros_like(state.local_rows)
         module = create_model(cfg.model, len(cohort), cfg.fedrap.dim)
-        result = train_cohort(
+        result = train_model_cohort(
             state,
             (item_global, shared),
             samples,
@@ -142,6 +143,7 @@ def train_node(
             settings,
             (module, layout),
             recipe.two_step,
+            cfg.federation.kernel,
         )
         store.update(cohort, row_user, row_item, state, result.cohort.local_scale)
         if recipe.own_copy:

@@ -20,7 +20,7 @@ import torch
 
 from fedrec.algorithms.fedrap.curriculum import client_c_decay
 from fedrec.algorithms.fedrap.epochs import run_epochs
-from fedrec.algorithms.fedrap.kernel import StepFn, StepScalars, step_for
+from fedrec.algorithms.fedrap.kernel import StepFn, StepScalars, head_gradients, step_for
 from fedrec.algorithms.fedrap.samples import RoundSamples
 from fedrec.config.schema import FedRAPConfig, Kernel
 from fedrec.state.private import TouchedState
@@ -91,6 +91,7 @@ def train_cohort(
     cfg: FedRAPConfig,
     settings: RoundSettings,
     kernel: Kernel = "auto",
+    two_step: bool = False,
 ) -> CohortUpdate:
     """Run one round of local FedRAP training for every user of a cohort.
 
@@ -108,6 +109,9 @@ def train_cohort(
         This round's λ, μ and learning rates.
     kernel : {"auto", "eager", "compiled"}
         Whether the step runs compiled (see :mod:`fedrec.algorithms.fedrap.kernel`).
+    two_step : bool
+        PFedRec's local update: each batch first steps the heads with the rows fixed, then the
+        rows under the updated heads (else one joint step).
 
     Returns
     -------
@@ -115,7 +119,7 @@ def train_cohort(
         What the cohort contributes to aggregation, and its training loss.
     """
     tables = _Tables.gather(state, item_global, samples)
-    run = _StepContext.create(cfg, settings, len(samples.row_user), kernel)
+    run = _StepContext.create(cfg, settings, len(samples.row_user), kernel, two_step)
     result = run_epochs(samples, cfg, settings.keys, partial(_step, run, tables, samples))
     state.local_rows = tables.local_rows()
     state.head_weight, state.head_bias = tables.weight, tables.bias
@@ -146,6 +150,10 @@ def _step(
     decay = run.cfg.batch_lr_decay**steps
     lr_emb = torch.where(active, run.settings.lr_embedding * decay, 0.0)
     lr_head = torch.where(active, run.settings.lr_head * decay, 0.0)
+    wd, prox = run.cfg.weight_decay, run.settings.proximal_mu
+    if run.head_step is not None:  # two-step: the heads move first, on the rows as they are
+        g_weight, g_bias = run.head_step(t.sums, t.weight, t.bias, s.row_user, hits, pos, inv_n)
+        _step_heads(t, lr_head, g_weight, g_bias, wd)
     losses, g_weight, g_bias = run.step(
         t.sums,
         t.gaps,
@@ -158,16 +166,22 @@ def _step(
         lr_emb[s.row_user],
         run.scalars,
         run.cfg.regulariser == "l1",
-        t.anchor if run.settings.proximal_mu > 0 else None,
+        t.anchor if prox > 0 else None,
     )
-    wd, prox = run.cfg.weight_decay, run.settings.proximal_mu
-    t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
-    t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
+    if run.head_step is None:
+        _step_heads(t, lr_head, g_weight, g_bias, wd)
     # An untouched row of C is s·G: decay and FedProx's pull μ(sG − G) keep it a multiple of G.
     scale, local_scale = scales
     scale.mul_(1 - lr_emb * (client_c_decay(run.cfg) + prox)).add_(lr_emb * prox)
     local_scale.mul_(1 - run.cfg.local_lr_scale * lr_emb * wd)
     return losses
+
+
+def _step_heads(
+    t: _Tables, lr_head: torch.Tensor, g_weight: torch.Tensor, g_bias: torch.Tensor, wd: float
+) -> None:
+    t.weight.sub_(lr_head.unsqueeze(1) * g_weight.add_(t.weight, alpha=wd))
+    t.bias.sub_(lr_head * g_bias.add_(t.bias, alpha=wd))
 
 
 @dataclass(frozen=True)
@@ -178,10 +192,11 @@ class _StepContext:
     settings: RoundSettings
     scalars: StepScalars
     step: StepFn
+    head_step: StepFn | None  # the heads' own step first (PFedRec's two-step update)
 
     @classmethod
     def create(
-        cls, cfg: FedRAPConfig, settings: RoundSettings, rows: int, mode: Kernel
+        cls, cfg: FedRAPConfig, settings: RoundSettings, rows: int, mode: Kernel, two_step: bool
     ) -> _StepContext:
         d_on, c_on = float(cfg.variant != "global_only"), float(cfg.variant != "local_only")
         values = (
@@ -195,7 +210,8 @@ class _StepContext:
             cfg.local_lr_scale,
         )
         scalars = StepScalars(*(torch.tensor(v, dtype=torch.float32) for v in values))
-        return cls(cfg, settings, scalars, step_for(rows, mode))
+        head_step = step_for(rows, mode, head_gradients) if two_step else None
+        return cls(cfg, settings, scalars, step_for(rows, mode), head_step)
 
 
 def sum_global_updates(

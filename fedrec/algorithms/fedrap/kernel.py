@@ -1,5 +1,7 @@
 """One SGD step of FedRAP on a cohort's touched rows, as a single pure function.
 
+``sgd_rows`` is the joint step; ``head_gradients`` the heads' half of PFedRec's two-step update.
+
 Local training is memory-bound: a step is a few multiply-adds per float of the row tables. Written
 as separate torch operations it passes over the ``(R, dim)`` tables about thirty times; compiled
 with ``torch.compile`` (Inductor's C++ backend) the step fuses into a few loops that read ``E``,
@@ -97,7 +99,7 @@ def sgd_rows(
     dim = sums.shape[1]
     head = weight[row_user]
     coef = hits * inv_n / dim
-    prob = torch.sigmoid((sums * head).sum(1) + bias[row_user])
+    bce, g_logit = _logit_gradient(sums, head, bias[row_user], hits, pos, inv_n)
     twice_c = sums - gaps
     if l1:
         reg_grad = torch.sign(twice_c)
@@ -106,11 +108,7 @@ def sgd_rows(
         reg_grad = twice_c
         reg = 0.25 * (twice_c * twice_c).sum(1)
     gap = (gaps * gaps).sum(1)
-    log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
-    bce = -(pos * log_p + (hits - pos) * log_q) * inv_n
     row_loss = bce + coef * (k.c_on * k.mu * reg - k.d_on * k.c_on * k.lam * gap)
-    spread = prob * (1 - prob)
-    g_logit = (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
     loss = torch.zeros_like(bias).index_add_(0, row_user, row_loss)
     g_weight = torch.zeros_like(weight).index_add_(0, row_user, g_logit[:, None] * sums)
     g_bias = torch.zeros_like(bias).index_add_(0, row_user, g_logit)
@@ -134,30 +132,73 @@ def sgd_rows(
     return loss, g_weight, g_bias
 
 
-StepFn = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
-_compiled: StepFn | None = None
-_compile_failed = False
+def head_gradients(
+    sums: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    row_user: torch.Tensor,
+    hits: torch.Tensor,
+    pos: torch.Tensor,
+    inv_n: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the gradients of every user's batch loss w.r.t. its head, the rows held fixed.
+
+    The first half of PFedRec's two-step update; the regularisers do not involve the head, so
+    these equal the ``g_weight`` and ``g_bias`` that :func:`sgd_rows` returns.
+    """
+    _, g_logit = _logit_gradient(sums, weight[row_user], bias[row_user], hits, pos, inv_n)
+    g_weight = torch.zeros_like(weight).index_add_(0, row_user, g_logit[:, None] * sums)
+    g_bias = torch.zeros_like(bias).index_add_(0, row_user, g_logit)
+    return g_weight, g_bias
 
 
-def step_for(rows: int, mode: Kernel) -> StepFn:
-    """Return the step to use for a cohort of ``rows`` touched rows: compiled or eager."""
+def _logit_gradient(
+    sums: torch.Tensor,
+    head: torch.Tensor,
+    bias: torch.Tensor,
+    hits: torch.Tensor,
+    pos: torch.Tensor,
+    inv_n: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: its share of the user's mean BCE, and the gradient of that w.r.t. its logit."""
+    prob = torch.sigmoid((sums * head).sum(1) + bias)
+    log_p, log_q = prob.log().clamp(min=-100), (1 - prob).log().clamp(min=-100)
+    bce = -(pos * log_p + (hits - pos) * log_q) * inv_n
+    spread = prob * (1 - prob)
+    return bce, (hits * prob - pos) * inv_n * spread / spread.clamp(min=1e-12)
+
+
+StepFn = Callable[..., tuple[torch.Tensor, ...]]
+
+
+class _Compiled:
+    """``fn`` compiled on first use; after any compiler failure the process runs it eagerly."""
+
+    failed = False  # shared by every compiled step: one failure means no working compiler
+
+    def __init__(self, fn: StepFn) -> None:
+        self.fn = fn
+        self.compiled: StepFn | None = None
+
+    def __call__(self, *args: object, **kwargs: object) -> tuple[torch.Tensor, ...]:
+        if _Compiled.failed:
+            return self.fn(*args, **kwargs)
+        if self.compiled is None:
+            self.compiled = torch.compile(self.fn, dynamic=True, fullgraph=True)
+        try:
+            with warnings.catch_warnings():  # compiling imports torch.jit, which warns about itself
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self.compiled(*args, **kwargs)
+        except Exception as err:  # any compiler failure means: run eagerly
+            _Compiled.failed = True
+            log.warning("torch.compile of %s failed (%s); running eagerly", self.fn.__name__, err)
+            return self.fn(*args, **kwargs)
+
+
+_COMPILED: dict[StepFn, _Compiled] = {fn: _Compiled(fn) for fn in (sgd_rows, head_gradients)}
+
+
+def step_for(rows: int, mode: Kernel, fn: StepFn = sgd_rows) -> StepFn:
+    """Return ``fn`` (a function of this module) compiled or eager for a cohort of ``rows`` rows."""
     wanted = mode == "compiled" or (mode == "auto" and rows >= AUTO_COMPILE_ROWS)
-    if not wanted or _compile_failed:
-        return sgd_rows
-    return _guarded_compiled
-
-
-def _guarded_compiled(
-    *args: object, **kwargs: object
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    global _compiled, _compile_failed
-    if _compiled is None:
-        _compiled = torch.compile(sgd_rows, dynamic=True, fullgraph=True)
-    try:
-        with warnings.catch_warnings():  # compiling imports torch.jit, which warns about itself
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return _compiled(*args, **kwargs)
-    except Exception as err:  # any compiler failure means: run eagerly
-        _compile_failed = True
-        log.warning("torch.compile of the FedRAP step failed (%s); running eagerly", err)
-        return sgd_rows(*args, **kwargs)  # type: ignore[arg-type]
+    return _COMPILED[fn] if wanted and not _Compiled.failed else fn
