@@ -19,6 +19,12 @@ class PFedRecConfig:
         Local mini-batches (per user) and passes over the user's samples per round.
     weight_decay : float
         Plain SGD weight decay on every parameter.
+    two_step : bool
+        Its local update: each batch steps the score function with the items fixed, then the
+        items under the updated function. ``False`` (an ablation): one joint step.
+    own_copy : bool
+        Its second personalisation: each user scores with its own trained copy of the item
+        table. ``False`` (an ablation): with the server's aggregated table.
     """
 
     lr: float = 0.1
@@ -26,6 +32,8 @@ class PFedRecConfig:
     batch_size: int = 256
     local_epochs: int = 1
     weight_decay: float = 0.0
+    two_step: bool = True
+    own_copy: bool = True
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ round's participants. Locally every batch takes two steps: first the score funct
 item embeddings fixed, then the item embeddings under the updated score function. The user keeps
 its trained copy of the item table and scores items with it (the second personalisation).
 
-Training reuses the autograd cohort trainer (``Recipe(two_step=True, own_copy=True)``) with
-PFedRec's own optimiser settings (``pfedrec.*``) and no FedRAP regulariser.
+Training reuses the cohort trainer of FedRAP on a base model (``Recipe(two_step, own_copy)``)
+with PFedRec's own optimiser settings (``pfedrec.*``) and no FedRAP regulariser;
+``pfedrec.two_step`` and ``pfedrec.own_copy`` switch its two ingredients off for ablations.
 """
 
 from __future__ import annotations
@@ -83,4 +84,5 @@ class PFedRec:
 
 @lru_cache(maxsize=8)
 def _inner(cfg: ExperimentConfig, n_items: int) -> AdditiveFedRAP:
-    return AdditiveFedRAP(local_settings(cfg, n_items), Recipe(two_step=True, own_copy=True))
+    recipe = Recipe(two_step=cfg.pfedrec.two_step, own_copy=cfg.pfedrec.own_copy)
+    return AdditiveFedRAP(local_settings(cfg, n_items), recipe)
