@@ -9,11 +9,9 @@ would silently mix two experiments in one run folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from omegaconf import OmegaConf
-
-from fedrec.config import ConfigError, ExperimentConfig, load_config
+from fedrec.config import ConfigError, ExperimentConfig
+from fedrec.config.diff import saved_differences
 
 # Keys that may differ between the saved run and its resumption.
 BOOKKEEPING = frozenset(
@@ -34,28 +32,9 @@ def check_resumable(run_dir: Path, cfg: ExperimentConfig) -> None:
     saved_path = run_dir / "config.yaml"
     if not saved_path.is_file():
         raise ConfigError(f"config key 'resume': {saved_path} not found")
-    saved = _flat(load_config(saved_path))
-    given = _flat(cfg)
-    differ = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
+    differ = saved_differences(run_dir, cfg, BOOKKEEPING)
     if differ:
         raise ConfigError(
             f"config key 'resume': the run in {run_dir} was made with other settings for "
             f"{differ}; resume it with the experiment saved in {saved_path}"
         )
-
-
-def _flat(cfg: ExperimentConfig) -> dict[str, Any]:
-    container = OmegaConf.to_container(OmegaConf.structured(cfg))
-    assert isinstance(container, dict)
-    out: dict[str, Any] = {}
-    _flatten(container, "", out)
-    return {k: v for k, v in out.items() if k.split(".")[0] not in BOOKKEEPING}
-
-
-def _flatten(node: dict[Any, Any], prefix: str, out: dict[str, Any]) -> None:
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            _flatten(value, f"{name}.", out)
-        else:
-            out[name] = value

@@ -10,7 +10,7 @@ import pytest
 import fedrec.cli
 from fedrec.cli import main, resolve_config, simulate
 from fedrec.compare import Grid, annotate, markdown_table, run_grid
-from fedrec.config import ConfigError
+from fedrec.config import ConfigError, config_to_yaml
 from tests.plot_checks import assert_png_with_content
 
 GRID = """
@@ -146,6 +146,7 @@ def test_report_only_tabulates_the_finished_cells_of_a_partial_grid(tmp_path, mo
             "test_hr10": row["test_hr10"],
         }
         (run / "summary.json").write_text(json.dumps(summary))
+        _save_config(grid, row["setting"], row["method"], row["seed"])
     monkeypatch.setattr(compare, "_per_user_hr", lambda *a: [1.0, 0.0, 1.0])
     # Execute
     found = run_grid(grid, report_only=True)
@@ -159,6 +160,52 @@ def test_report_only_tabulates_the_finished_cells_of_a_partial_grid(tmp_path, mo
     ]
     assert "| s | weak ▽ | 2 |" in text or "| s | weak | 2 |" in text
     assert "| s | mostpop | 1 |" in text and "| t |" not in text
+
+
+def _save_config(grid, setting, method, seed, extra=()):
+    cfg = resolve_config(None, [*grid.overrides(setting, method, seed), *extra])
+    (grid.run_dir(setting, method, seed) / "config.yaml").write_text(config_to_yaml(cfg))
+
+
+def _finished_cell(grid, extra=()):
+    run = grid.run_dir("s", "m", 0)
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text("{}")
+    _save_config(grid, "s", "m", 0, extra)
+
+
+@pytest.mark.parametrize("report_only", [False, True])
+def test_a_finished_cell_run_with_other_settings_is_refused(tmp_path, monkeypatch, report_only):
+    # Prepare: the cell ran with dim 8; the grid now gives the method dim 4
+    calls = []
+    monkeypatch.setattr(fedrec.cli, "simulate", lambda cfg: calls.append(cfg))
+    grid = Grid("g", tmp_path, [], [0], {"s": []}, {"m": ["fedrap.dim=4"]})
+    _finished_cell(grid, ["fedrap.dim=8"])
+    # Execute / Assert: named, and nothing runs
+    with pytest.raises(ConfigError, match=r"fedrap\.dim"):
+        run_grid(grid, report_only=report_only)
+    assert calls == []
+
+
+def test_a_finished_cell_may_differ_in_bookkeeping_only(tmp_path, monkeypatch):
+    # Prepare: the same cell, checkpointed differently and in a folder of another name
+    import fedrec.compare as compare
+
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"run": str(run_dir)})
+    grid = Grid("g", tmp_path, [], [0], {"s": []}, {"m": ["fedrap.dim=4"]})
+    _finished_cell(grid, ["fedrap.dim=4", "checkpoint_every=3", "output_dir=elsewhere"])
+    # Execute
+    rows = run_grid(grid, report_only=True)
+    # Assert
+    assert [r["run"] for r in rows] == [str(grid.run_dir("s", "m", 0))]
+
+
+def test_a_finished_cell_without_its_config_is_refused(tmp_path):
+    grid = Grid("g", tmp_path, [], [0], {"s": []}, {"m": []})
+    grid.run_dir("s", "m", 0).mkdir(parents=True)
+    (grid.run_dir("s", "m", 0) / "summary.json").write_text("{}")
+    with pytest.raises(ConfigError, match=r"no config\.yaml"):
+        run_grid(grid, report_only=True)
 
 
 def test_report_only_on_a_grid_with_nothing_finished_is_an_error(tmp_path):
