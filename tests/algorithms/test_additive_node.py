@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedrec.algorithms import create_algorithm
-from fedrec.algorithms.additive.node import model_cohorts
+from fedrec.algorithms.additive.node import PAD_RATIO, model_cohorts
 from fedrec.algorithms.base import NodeData
 from fedrec.config import load_config
 from tests.factories import tiny_split
@@ -36,6 +36,23 @@ def test_cohorts_cover_every_user_once_with_one_batch_count(n_users, batch_size,
     rows = split.train_counts() * 5
     for cohort in cohorts:
         assert len(np.unique(-(-rows[cohort] // batch_size))) == 1
+
+
+@pytest.mark.parametrize(("model", "bounded"), [("ncf", True), ("affine", False)])
+def test_padded_models_train_users_of_similar_size_together(model, bounded):
+    # Prepare: users from 10 to 60 interactions, all in one batch and well within memory
+    split = tiny_split(n_users=40, n_items=80, min_train=10, max_train=60)
+    cfg = load_config(overrides=[f"model.name={model}", "fedrap.batch_size=4096"])
+    rows = split.train_counts() * 5
+    # Execute
+    cohorts = list(model_cohorts(split, np.arange(40), cfg, width=32))
+    # Assert: a padded model's cohort pads its smallest user by at most PAD_RATIO; the affine
+    # head (the hand-written kernel, no padding) keeps the whole group in one cohort
+    spreads = [rows[c].max() / rows[c].min() for c in cohorts]
+    if bounded:
+        assert max(spreads) <= PAD_RATIO and len(cohorts) > 1
+    else:
+        assert len(cohorts) == 1 and max(spreads) > PAD_RATIO
 
 
 def test_node_result_does_not_depend_on_the_cohort_size(tmp_path):

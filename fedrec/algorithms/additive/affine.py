@@ -14,11 +14,18 @@ from fedrec.algorithms.additive.trainer import ModelUpdate, train_cohort
 from fedrec.algorithms.fedrap.cohort import RoundSettings
 from fedrec.algorithms.fedrap.cohort import train_cohort as train_kernel
 from fedrec.algorithms.fedrap.samples import RoundSamples
+from fedrec.config.model import ModelConfig
 from fedrec.config.schema import FedRAPConfig, Kernel
+from fedrec.models import model_class
 from fedrec.models.affine import Affine
 from fedrec.models.base import BaseRecommender
 from fedrec.models.params import ModelLayout
 from fedrec.state.private import TouchedState
+
+
+def trains_padded(model: ModelConfig) -> bool:
+    """Return whether ``model`` trains on the autograd trainer's padded per-user block."""
+    return not issubclass(model_class(model), Affine)
 
 
 def train_model_cohort(

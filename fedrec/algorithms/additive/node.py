@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from fedrec.aggregation.updates import UserUpdates
-from fedrec.algorithms.additive.affine import train_model_cohort
+from fedrec.algorithms.additive.affine import train_model_cohort, trains_padded
 from fedrec.algorithms.additive.trainer import ModelUpdate
 from fedrec.algorithms.base import DEFAULT_OPTIONS, GlobalArrays, NodeUpdate, TrainOptions
 from fedrec.algorithms.fedrap.cohort import RoundSettings, sum_global_updates
@@ -34,6 +34,10 @@ from fedrec.state.store import ClientStateStore
 from fedrec.wire import TARGET_RANK
 
 MODEL_SHARED = "model-shared"
+#: A cohort's largest user has at most this many times its smallest user's samples: every user
+#: is padded to the largest, so a wider spread computes mostly padding (FedNCF on ML-100K: 44-46 %
+#: of the padded samples are real with the memory bound alone, 82-84 % with this one).
+PAD_RATIO = 1.5
 _FLOAT = 4
 
 
@@ -75,19 +79,29 @@ def model_cohorts(
     n_batches = -(-rows // cfg.fedrap.batch_size)
     per_row = _FLOAT * (10 * width + 4 * sum(cfg.model.mlp_layers) + 6 * cfg.fedrap.dim)
     budget = max(1, cfg.federation.cohort_memory_mb * 2**20 // per_row)
+    spread = PAD_RATIO if trains_padded(cfg.model) else np.inf
     for count in np.unique(n_batches):
         group = n_batches == count
-        yield from _fitting(users[group], rows[group], budget, cfg.federation.cohort_size)
+        cap = cfg.federation.cohort_size
+        yield from _fitting(users[group], rows[group], (budget, spread), cap)
 
 
-def _fitting(users: IntArray, rows: IntArray, budget: int, cap: int) -> Iterator[IntArray]:
-    """Cut users (sorted here by rows) into cohorts of at most ``budget`` padded rows."""
+def _fitting(
+    users: IntArray, rows: IntArray, limits: tuple[int, float], cap: int
+) -> Iterator[IntArray]:
+    """Cut users (sorted here by rows) into cohorts of at most ``budget`` padded rows.
+
+    ``limits`` is ``(budget, spread)``: a cohort also stays within ``spread`` times its
+    smallest user's rows.
+    """
+    budget, spread = limits
     order = np.argsort(rows, kind="stable")
     users, rows = users[order], rows[order]
     start = 0
     while start < len(users):
         # rows are ascending, so a cohort [start, stop) pads to rows[stop - 1]
         fits = (np.arange(start, len(users)) - start + 1) * rows[start:] <= budget
+        fits &= rows[start:] <= spread * rows[start]
         stop = start + max(1, int(np.count_nonzero(fits)))
         if cap > 0:
             stop = min(stop, start + cap)
