@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,8 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from fedrec.config import ConfigError, ExperimentConfig
-from fedrec.config.diff import saved_differences
+from fedrec.cells import refuse_stale
+from fedrec.config import ConfigError
 from fedrec.metrics import hit_rate
 from fedrec.metrics.confidence import paired_test
 from fedrec.overrides import expand
@@ -41,8 +40,6 @@ BASELINES = {
     "mostpop": ["algorithm=mostpop", "rounds=1"],
     "random": ["algorithm=random", "rounds=1"],
 }
-#: Config keys a finished cell may differ in from its grid: they do not change its result.
-CELL_BOOKKEEPING = ("resume", "run_name", "output_dir", "progress", "checkpoint_every")
 #: Reported metrics, and the key of their interval in ``summary.json``'s ``intervals_95``.
 METRICS = {
     "test_hr10": "test_sampled_hr10",
@@ -119,7 +116,7 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
     if jobs < 1:
         raise ConfigError(f"jobs: at least one cell runs at a time, got {jobs}")
     finished = {cell for cell in grid.cells() if (grid.run_dir(*cell) / "summary.json").exists()}
-    _refuse_stale(grid, finished, resolve_config)
+    refuse_stale(grid, finished, resolve_config)
     if report_only:
         if not finished:
             raise ConfigError(f"grid '{grid.name}': no finished cell in {grid.output_dir}")
@@ -139,23 +136,6 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
         for cfg in todo.values():
             simulate(cfg)
     return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells()]
-
-
-def _refuse_stale(
-    grid: Grid, finished: set[tuple[str, str, int]], resolve: Callable[..., ExperimentConfig]
-) -> None:
-    """Raise ``ConfigError`` if a finished cell was run with other settings than the grid's."""
-    for cell in sorted(finished):
-        run_dir = grid.run_dir(*cell)
-        if not (run_dir / "config.yaml").is_file():
-            raise ConfigError(f"grid '{grid.name}': the finished cell {run_dir} has no config.yaml")
-        differ = saved_differences(run_dir, resolve(None, grid.overrides(*cell)), CELL_BOOKKEEPING)
-        if differ:
-            raise ConfigError(
-                f"grid '{grid.name}': the finished cell {run_dir} was run with other settings "
-                f"for {differ} than the grid now gives it; move that folder away to rerun it, "
-                f"or name the changed method anew"
-            )
 
 
 def _job(grid: Grid, cell: tuple[str, str, int]) -> RunJob:
