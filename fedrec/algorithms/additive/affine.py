@@ -49,7 +49,7 @@ def train_model_cohort(
         return train_cohort(state, globals_, samples, cfg, settings, model, two_step)
     n_users = len(samples.users)
     head = layout.private.unpack(state.head_weight)
-    heads = TouchedState(state.local_rows, head["weight"].clone(), head["bias"].clone())
+    heads = TouchedState(state.local_rows, head["weight"], head["bias"])  # the kernel copies them
     update = train_kernel(heads, globals_[0], samples, cfg, settings, kernel, two_step)
     state.local_rows = heads.local_rows
     trained = {"weight": heads.head_weight, "bias": heads.head_bias}

@@ -79,11 +79,10 @@ def model_cohorts(
     n_batches = -(-rows // cfg.fedrap.batch_size)
     per_row = _FLOAT * (10 * width + 4 * sum(cfg.model.mlp_layers) + 6 * cfg.fedrap.dim)
     budget = max(1, cfg.federation.cohort_memory_mb * 2**20 // per_row)
-    spread = PAD_RATIO if trains_padded(cfg.model) else np.inf
+    limits = (budget, PAD_RATIO if trains_padded(cfg.model) else np.inf)
     for count in np.unique(n_batches):
         group = n_batches == count
-        cap = cfg.federation.cohort_size
-        yield from _fitting(users[group], rows[group], (budget, spread), cap)
+        yield from _fitting(users[group], rows[group], limits, cfg.federation.cohort_size)
 
 
 def _fitting(
