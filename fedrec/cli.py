@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fedrec.bench import SUITES
+from fedrec.bench_suites import SUITES
 from fedrec.config import ConfigError, ExperimentConfig, load_config
 from fedrec.deploy.commands import add_deploy_commands
 

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from fedrec.bench import SUITES, Case, format_table, get_suite, report, round_stats, run_cases
+from fedrec.bench import format_table, report, round_stats, run_cases
+from fedrec.bench_suites import SUITES, Case, get_suite
 from fedrec.config import ConfigError, load_config
 from tests.factories import tiny_synthetic
 
