@@ -17,6 +17,9 @@ Search file::
     seed: 0                        # seeds the sampler and every trial's run
     concurrency: 1                 # trials at a time
     reference_first: false         # true: each algorithm's first trial is its reference config
+    start_points:                  # per algorithm, trials run before the random ones (after the
+      fedmf:                       # reference); unnamed keys keep their reference values, and
+        - {fedrap.lr_head: 0.1}    # each point replaces one of the num_samples random trials
 
 Override lists may hold YAML files of keys (see :mod:`fedrec.overrides`). Unknown keys, unknown
 distributions, bad bounds and config keys or values a run would refuse are errors at load time.
@@ -38,7 +41,7 @@ Kind = Literal["choice", "uniform", "loguniform", "randint"]
 KINDS: tuple[Kind, ...] = ("choice", "uniform", "loguniform", "randint")
 FILE_KEYS = {
     "name", "output_dir", "base", "algorithms", "space", "extra_space", "num_samples", "seed",
-    "concurrency", "reference_first",
+    "concurrency", "reference_first", "start_points",
 }  # fmt: skip
 #: Keys every trial sets itself.
 RESERVED = ("seed", "output_dir", "run_name", "resume", "progress")
@@ -77,6 +80,17 @@ class Distribution:
         middle = math.sqrt(low * high) if self.kind == "loguniform" else (low + high) / 2
         return [float(low), float(high), middle]
 
+    def contains(self, value: Any) -> bool:
+        """Return whether ``value`` is one this distribution can draw."""
+        if self.kind == "choice":
+            return value in self.args
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        low, high = self.args
+        if self.kind == "randint":
+            return isinstance(value, int) and low <= value < high
+        return bool(low <= value <= high)
+
     def to_tune(self) -> Any:
         """Return the Ray Tune sampler of this distribution."""
         from ray import tune
@@ -111,6 +125,7 @@ class Search:
     seed: int = 0
     concurrency: int = 1
     reference_first: bool = False
+    start_points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path, base: list[str] | None = None, **changes: Any) -> Search:
@@ -140,6 +155,7 @@ class Search:
             seed=int(raw.get("seed", 0)),
             concurrency=int(raw.get("concurrency", 1)),
             reference_first=bool(raw.get("reference_first", False)),
+            start_points=_start_points(raw.get("start_points") or {}),
         )
         search.check()
         return search
@@ -159,6 +175,20 @@ class Search:
         cfg = resolve_config(None, self.fixed(algorithm))
         return {key: _value_at(cfg, key) for key in self.space_of(algorithm)}
 
+    def first_points(self, algorithm: str) -> list[dict[str, Any]]:
+        """Return the trials run before any random one: the reference, then the start points.
+
+        A start point sets some searched keys; the others keep their reference values. Each
+        point replaces one of the ``num_samples`` random trials, so every algorithm's budget
+        stays the same.
+        """
+        points = self.start_points.get(algorithm, [])
+        if not (points or self.reference_first):
+            return []
+        reference = self.reference_point(algorithm)
+        first = [reference] if self.reference_first else []
+        return first + [{**reference, **point} for point in points]
+
     def fixed(self, algorithm: str) -> list[str]:
         """Return the overrides every trial of ``algorithm`` shares: base, then the algorithm's."""
         return [*self.base, *self.algorithms[algorithm]]
@@ -167,11 +197,28 @@ class Search:
         """Refuse a search that could not run to the end, before any trial starts."""
         if self.num_samples < 1 or self.concurrency < 1:
             raise ConfigError("num_samples and concurrency must be at least 1")
-        stray = set(self.extra_space) - set(self.algorithms)
-        if stray:
-            raise ConfigError(f"extra_space names algorithms not searched: {sorted(stray)}")
+        for key in ("extra_space", "start_points"):
+            stray = set(getattr(self, key)) - set(self.algorithms)
+            if stray:
+                raise ConfigError(f"{key} names algorithms not searched: {sorted(stray)}")
         for algorithm in self.algorithms:
             self._check_algorithm(algorithm)
+            self._check_start_points(algorithm)
+
+    def _check_start_points(self, algorithm: str) -> None:
+        from fedrec.cli import resolve_config
+
+        points = self.start_points.get(algorithm, [])
+        if len(points) + self.reference_first > self.num_samples:
+            raise ConfigError(f"{algorithm}: num_samples {self.num_samples} is fewer than its "
+                              "reference and start points")  # fmt: skip
+        space = self.space_of(algorithm)
+        for point in points:
+            outside = [k for k, v in point.items() if k not in space or not space[k].contains(v)]
+            if outside:
+                raise ConfigError(f"{algorithm}: start point {point} sets {outside} outside the "
+                                  "searched space")  # fmt: skip
+            resolve_config(None, [*self.fixed(algorithm), *_as_overrides(point)])
 
     def _check_algorithm(self, algorithm: str) -> None:
         from fedrec.cli import resolve_config
@@ -197,6 +244,20 @@ def _value_at(cfg: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         cfg = getattr(cfg, part)
     return cfg
+
+
+def _as_overrides(point: dict[str, Any]) -> list[str]:
+    return [format_override(key, value) for key, value in point.items()]
+
+
+def _start_points(raw: Any) -> dict[str, list[dict[str, Any]]]:
+    well_formed = isinstance(raw, dict) and all(
+        isinstance(points, list) and all(isinstance(p, dict) and p for p in points)
+        for points in raw.values()
+    )
+    if not well_formed:
+        raise ConfigError("start_points maps each algorithm to a list of {config key: value}")
+    return {str(name): [dict(p) for p in points] for name, points in raw.items()}
 
 
 def _space(raw: Any) -> dict[str, Distribution]:

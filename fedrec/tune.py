@@ -86,9 +86,7 @@ def _tune_algorithm(
         tune_config=tune.TuneConfig(
             num_samples=search.num_samples,
             search_alg=BasicVariantGenerator(
-                points_to_evaluate=[search.reference_point(algorithm)]
-                if search.reference_first
-                else None,
+                points_to_evaluate=search.first_points(algorithm) or None,
                 random_state=search.seed,
                 max_concurrent=search.concurrency,
             ),

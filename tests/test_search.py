@@ -136,3 +136,61 @@ def test_the_reference_point_holds_each_searched_keys_unsearched_value(tmp_path)
     assert search.reference_point("a") == {"fedrap.lam": 0.3, "fedrap.local_epochs": 10}
     assert search.reference_point("p") == {"pfedrec.lr_eta": 80.0}
     assert not Search.load(_write(tmp_path, MINIMAL)).reference_first
+
+
+POINTED = """base: [dataset=synthetic, fedrap.lam=0.3]
+algorithms: {a: [algorithm=fedrap], b: [algorithm=fedmf]}
+space: {fedrap.lam: {uniform: [0.0, 1.0]}, fedrap.batch_size: {choice: [256, 2048]}}
+num_samples: 3
+"""
+
+
+def test_start_points_follow_the_reference_and_keep_its_values_for_keys_they_do_not_name(
+    tmp_path,
+):
+    # Prepare
+    text = POINTED + "reference_first: true\nstart_points: {a: [{fedrap.batch_size: 256}]}\n"
+    # Execute
+    search = Search.load(_write(tmp_path, text))
+    # Assert: a's trials start with the reference, then the point; b starts with the reference
+    reference = {"fedrap.lam": 0.3, "fedrap.batch_size": 2048}
+    assert search.first_points("a") == [reference, {"fedrap.lam": 0.3, "fedrap.batch_size": 256}]
+    assert search.first_points("b") == [reference]
+
+
+def test_without_reference_first_only_the_start_points_come_first(tmp_path):
+    search = Search.load(_write(tmp_path, POINTED + "start_points: {b: [{fedrap.lam: 0.9}]}\n"))
+    assert search.first_points("a") == []
+    assert search.first_points("b") == [{"fedrap.lam": 0.9, "fedrap.batch_size": 2048}]
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ("{c: [{fedrap.lam: 0.5}]}", "start_points names algorithms not searched"),
+        ("{a: [{fedrap.lr_head: 0.5}]}", "outside the searched space"),  # a key not searched
+        ("{a: [{fedrap.lam: 1.5}]}", "outside the searched space"),  # beyond the bounds
+        ("{a: [{fedrap.batch_size: 512}]}", "outside the searched space"),  # not a choice
+        (
+            "{a: [{fedrap.lam: 0.1}, {fedrap.lam: 0.2}, {fedrap.lam: 0.3}, {fedrap.lam: 0.4}]}",
+            "num_samples 3 is fewer",
+        ),
+        ("{a: {fedrap.lam: 0.5}}", "a list of"),  # a mapping, not a list of points
+    ],
+)
+def test_a_start_point_outside_the_space_or_the_budget_is_an_error(tmp_path, points, message):
+    with pytest.raises(ConfigError, match=message):
+        Search.load(_write(tmp_path, POINTED + f"start_points: {points}\n"))
+
+
+@pytest.mark.parametrize(
+    ("dist", "inside", "outside"),
+    [
+        (Distribution("randint", (1, 11)), [1, 10], [0, 11, 2.5, True]),
+        (Distribution("loguniform", (0.1, 10.0)), [0.1, 3, 10.0], [0.09, 11.0, "1"]),
+        (Distribution("choice", ("l1", "l2")), ["l1"], ["l3"]),
+    ],
+)
+def test_contains_is_true_exactly_for_values_the_distribution_can_draw(dist, inside, outside):
+    assert all(dist.contains(v) for v in inside)
+    assert not any(dist.contains(v) for v in outside)

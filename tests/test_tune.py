@@ -55,19 +55,23 @@ def test_tune_runs_every_algorithm_with_the_same_budget_and_writes_the_best(tmp_
 
 
 @pytest.mark.slow
-def test_with_reference_first_the_first_trial_runs_the_unsearched_config(tmp_path):
-    # Prepare: one trial of FedRAP, whose reference lr_head is 0.5 and regulariser l1
+def test_the_reference_and_the_start_points_run_before_any_random_trial(tmp_path):
+    # Prepare: two trials of FedRAP, whose reference lr_head is 0.5 and regulariser l1; the start
+    # point changes lr_head only
     text = TINY.format(out=tmp_path).replace(", fedmf: [algorithm=fedmf]", "")
+    text = text.replace("num_samples: 1", "num_samples: 2")
     path = tmp_path / "search.yaml"
-    path.write_text(text + "reference_first: true\n")
+    path.write_text(
+        text + "reference_first: true\nstart_points: {fedrap: [{fedrap.lr_head: 0.05}]}\n"
+    )
     # Execute
     code = main(["tune", str(path)])
     # Assert
-    (trial,) = list(csv.DictReader((tmp_path / "tiny" / "trials.csv").open()))
-    summary = json.loads((Path(trial["run"]) / "summary.json").read_text())
-    assert code == 0 and trial["status"] == "ok"
-    assert summary["config"]["fedrap"]["lr_head"] == 0.5
-    assert summary["config"]["fedrap"]["regulariser"] == "l1"
+    trials = list(csv.DictReader((tmp_path / "tiny" / "trials.csv").open()))
+    configs = [json.loads((Path(t["run"]) / "summary.json").read_text())["config"] for t in trials]
+    assert code == 0 and [t["status"] for t in trials] == ["ok", "ok"]
+    assert sorted(c["fedrap"]["lr_head"] for c in configs) == [0.05, 0.5]
+    assert [c["fedrap"]["regulariser"] for c in configs] == ["l1", "l1"]
 
 
 def _row(algorithm, trial, objective, status="ok", error=""):
