@@ -18,8 +18,8 @@ GRIDS = sorted(
     for path in (ROOT / "experiments" / folder).glob("*.yaml")
 )
 SEARCHES = sorted((ROOT / "experiments" / "tune").glob("*.yaml"))
-#: Grids whose methods are the best configurations of a search, and that search.
-TUNED = {"ml100k_tuned.yaml": "ml100k_strict.yaml"}
+#: Grids whose methods are the best configurations of searches, and those searches.
+TUNED = {"ml100k_tuned.yaml": ("ml100k_strict.yaml", "ml100k_strict_wide.yaml")}
 
 
 @pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.name)
@@ -29,7 +29,8 @@ def test_every_cell_of_a_grid_resolves(path, tmp_path, monkeypatch):
     if path.name in TUNED:
         with pytest.raises(ConfigError, match="override file not found: runs/tune/"):
             Grid.load(path)
-        _fake_best(ROOT / "experiments" / "tune" / TUNED[path.name])
+        for search in TUNED[path.name]:
+            _fake_best(ROOT / "experiments" / "tune" / search)
     # Execute
     grid = Grid.load(path)
     # Assert
