@@ -1,6 +1,6 @@
 """Print the sparse-C and strategies tables of the README and draw their figures.
 
-Run after ``fedrec compare`` on ``experiments/sparsity/ml100k_d0slow.yaml`` and
+Run after ``fedrec compare`` on the grids of ``experiments/sparsity/`` and on
 ``experiments/strategies/ml100k.yaml``. Usage:
 ``python experiments/strategies/tables.py [runs/compare] [figure folder]``; figures go to
 ``docs/figures`` by default. Cells without a ``summary.json`` are left out and named.
@@ -20,7 +20,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-SPARSITY_GRID = "sparsity-d0slow-ml100k"
+#: Sparse-C grids, each with its figure's file name and title.
+SPARSITY_GRIDS = {
+    "sparsity-d0slow-ml100k": (
+        "sparsity_ml100k.png",
+        "Sparse C on ML-100K (strict): FedRAP, D from zero (no-d: without D)",
+    ),
+    "sparsity-no-d-opt-ml100k": (
+        "sparsity_no_d_opt_ml100k.png",
+        "Sparse C on ML-100K: strict, FedRAP without D, PFedRec's optimiser; legacy, reference",
+    ),
+}
 STRATEGIES_GRID = "strategies-ml100k"
 BASELINES = ("mostpop", "random")
 
@@ -51,18 +61,23 @@ def dense_of(method: str) -> str:
     return "no-d-dense" if method.startswith("no-d-") else "dense"
 
 
-def _group_order(item: tuple[str, Any]) -> tuple[bool, bool]:
-    """Cells with D first, each group's dense cell first."""
-    method = item[0]
-    return dense_of(method) == "no-d-dense", method != dense_of(method)
+def _group_order(item: tuple[tuple[str, str], Any]) -> tuple[str, bool, bool]:
+    """By setting; cells with D first, each group's dense cell first."""
+    setting, method = item[0]
+    return setting, dense_of(method) == "no-d-dense", method != dense_of(method)
 
 
 def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
-    """One row per method: density, HR@10 over seeds, change against dense, bytes per client."""
-    found = {method: runs for (_, method), runs in cells(grid).items()}
+    """One row per cell: density, HR@10 over seeds, change against dense, bytes per client.
+
+    A sparse cell is compared with the dense cell of its own setting, on the same seeds.
+    """
+    found = cells(grid)
+    several = len({setting for setting, _ in found}) > 1
     rows = []
-    for method, runs in sorted(found.items(), key=_group_order):
-        dense = {s["seed_name"]: s["test_hr10"] for s in found.get(dense_of(method), [])}
+    for (setting, method), runs in sorted(found.items(), key=_group_order):
+        own_dense = found.get((setting, dense_of(method)), [])
+        dense = {s["seed_name"]: s["test_hr10"] for s in own_dense}
         hr, std = mean_std([s["test_hr10"] for s in runs])
         # Against its dense cell on the same seeds only.
         paired = [(s["test_hr10"], dense[s["seed_name"]]) for s in runs if s["seed_name"] in dense]
@@ -73,7 +88,7 @@ def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
         dense_both = runs[0]["dense_bytes_per_round"] / clients
         rows.append(
             {
-                "method": method,
+                "method": f"{setting} {method}" if several else method,
                 "seeds": len(runs),
                 "density": statistics.fmean(s["density_final"] for s in runs),
                 "hr": hr,
@@ -169,7 +184,9 @@ def _save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def draw_sparsity(rows: list[dict[str, Any]], path: Path, mostpop: float | None) -> None:
+def draw_sparsity(
+    rows: list[dict[str, Any]], path: Path, mostpop: float | None, title: str
+) -> None:
     """Test HR@10 (mean ± std over seeds) against the bytes saved, one point per cell."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if mostpop is not None:
@@ -181,7 +198,7 @@ def draw_sparsity(rows: list[dict[str, Any]], path: Path, mostpop: float | None)
     ax.set(
         xlabel="bytes per round saved against dense FedAvg of C (×)",
         ylabel="test HR@10 (mean ± std over seeds)",
-        title="Sparse C on ML-100K (strict): FedRAP, D from zero (no-d: without D)",
+        title=title,
     )
     _save(fig, path)
 
@@ -209,14 +226,15 @@ def main(argv: list[str]) -> None:
     """Print both tables and draw both figures."""
     root = Path(argv[0]) if argv else Path("runs/compare")
     figures = Path(argv[1]) if len(argv) > 1 else Path("docs/figures")
-    sparse = sparsity_rows(root / SPARSITY_GRID) if (root / SPARSITY_GRID).exists() else []
+    figures.mkdir(parents=True, exist_ok=True)
+    for name, (figure, title) in SPARSITY_GRIDS.items():
+        sparse = sparsity_rows(root / name) if (root / name).exists() else []
+        print(f"{name}:", "\n".join(sparsity_table(sparse)), "", sep="\n")
+        if sparse:
+            draw_sparsity(sparse, figures / figure, baseline_hr(root / name), title)
     grid = root / STRATEGIES_GRID
     strategies = strategy_rows(grid) if grid.exists() else []
-    print("\n".join(sparsity_table(sparse)), "\n")
     print("\n".join(strategy_table(strategies)))
-    figures.mkdir(parents=True, exist_ok=True)
-    if sparse:
-        draw_sparsity(sparse, figures / "sparsity_ml100k.png", baseline_hr(root / SPARSITY_GRID))
     if strategies:
         draw_strategies(strategies, figures / "strategies_ml100k.png")
 
