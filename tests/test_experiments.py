@@ -19,7 +19,13 @@ GRIDS = sorted(
 )
 SEARCHES = sorted((ROOT / "experiments" / "tune").glob("*.yaml"))
 #: Grids whose methods are the best configurations of searches, and those searches.
-TUNED = {"ml100k_tuned.yaml": ("ml100k_strict.yaml", "ml100k_strict_wide.yaml")}
+TUNED = {
+    "ml100k_tuned.yaml": (
+        "ml100k_strict.yaml",
+        "ml100k_strict_wide.yaml",
+        "ml100k_strict_centralised.yaml",
+    )
+}
 
 
 @pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.name)
