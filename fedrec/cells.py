@@ -12,7 +12,14 @@ if TYPE_CHECKING:
     from fedrec.compare import Grid
 
 #: Config keys a finished cell may differ in from its grid: they do not change its result.
-BOOKKEEPING = ("resume", "run_name", "output_dir", "progress", "checkpoint_every")
+BOOKKEEPING = (
+    "resume",
+    "run_name",
+    "output_dir",
+    "progress",
+    "checkpoint_every",
+    "keep_client_state",
+)
 
 
 def refuse_stale(

@@ -32,6 +32,28 @@ def message_bytes(messages: list[Message]) -> int:
     return total
 
 
+def exchange(grid: Grid, sent: list[Message], timeout_s: float, what: str) -> list[Message]:
+    """Send ``sent`` and return every reply, or raise if any is missing after ``timeout_s``.
+
+    Without a limit a crashed Ray worker (or a lost device) left the server waiting forever. A
+    missing reply stops the run rather than shrinking it: its users would silently drop out of
+    the round or, worse, of the round's metrics. ``timeout_s`` 0 waits without limit.
+
+    Raises
+    ------
+    RuntimeError
+        If fewer replies than messages arrive within ``timeout_s``.
+    """
+    replies = list(grid.send_and_receive(sent, timeout=timeout_s or None))
+    if len(replies) < len(sent):
+        raise RuntimeError(
+            f"{what}: {len(sent) - len(replies)} of {len(sent)} nodes sent no reply within "
+            f"federation.reply_timeout_s={timeout_s:g} s (a crashed Ray worker or a lost "
+            "device); the run stops here and resumes from its last checkpoint"
+        )
+    return replies
+
+
 def run_rounds(
     grid: Grid, cfg: ExperimentConfig, run: RunFolder, start: Checkpoint
 ) -> list[dict[str, Any]]:
@@ -46,11 +68,12 @@ def run_rounds(
     records = read_rounds(run.path) if start.server_round > 0 else []
     rounds = range(start.server_round + 1, cfg.rounds + 1)
     bar = tqdm(rounds, desc="rounds", unit="round", disable=not cfg.progress)
+    timeout = cfg.federation.reply_timeout_s
     for server_round in bar:
         audited = server_round == cfg.leakage.record_round
-        record, arrays = _train(strategy, grid, server_round, arrays, run, audited)
+        record, arrays = _train(strategy, grid, server_round, arrays, run, timeout, audited)
         if server_round % cfg.eval.every == 0 or server_round == cfg.rounds:
-            record.update(_evaluate(strategy, grid, server_round, arrays, run))
+            record.update(_evaluate(strategy, grid, server_round, arrays, run, timeout))
         run.append_round(record)
         records.append(record)
         _show(bar, record, cfg.eval.top_k)
@@ -92,12 +115,13 @@ def _train(
     server_round: int,
     arrays: ArrayRecord,
     run: RunFolder,
+    timeout_s: float,
     audited: bool = False,
 ) -> tuple[dict[str, Any], ArrayRecord]:
     start = time.perf_counter()
     config = ConfigRecord({wire.STATE_DIR: str(run.state_dir), wire.RECORD_UPLOADS: audited})
     sent = list(strategy.configure_train(server_round, arrays, config, grid))
-    replies = list(grid.send_and_receive(sent))
+    replies = exchange(grid, sent, timeout_s, f"round {server_round}, training")
     if audited:
         record_uploads(run, server_round, replies, strategy.current)
     new_arrays, metrics = strategy.aggregate_train(server_round, replies)
@@ -136,11 +160,13 @@ def _evaluate(
     server_round: int,
     arrays: ArrayRecord,
     run: RunFolder,
+    timeout_s: float,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     config = ConfigRecord({wire.STATE_DIR: str(run.state_dir)})
     sent = list(strategy.configure_evaluate(server_round, arrays, config, grid))
-    metrics = strategy.aggregate_evaluate(server_round, list(grid.send_and_receive(sent)))
+    replies = exchange(grid, sent, timeout_s, f"round {server_round}, evaluation")
+    metrics = strategy.aggregate_evaluate(server_round, replies)
     if metrics is None:
         raise RuntimeError(f"round {server_round}: evaluation returned nothing")
     run.save_ranks(server_round, strategy.last_ranks)

@@ -15,7 +15,15 @@ from fedrec.config.diff import saved_differences
 
 # Keys that may differ between the saved run and its resumption.
 BOOKKEEPING = frozenset(
-    {"resume", "run_name", "output_dir", "progress", "rounds", "checkpoint_every"}
+    {
+        "resume",
+        "run_name",
+        "output_dir",
+        "progress",
+        "rounds",
+        "checkpoint_every",
+        "keep_client_state",
+    }
 )
 
 

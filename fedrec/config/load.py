@@ -123,6 +123,7 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "federation.cohort_size": config.federation.cohort_size >= 0,
         "federation.cohort_memory_mb": config.federation.cohort_memory_mb >= 1,
         "federation.state_memory_mb": config.federation.state_memory_mb >= 0,
+        "federation.reply_timeout_s": config.federation.reply_timeout_s >= 0.0,
         "fedrap.dim": config.fedrap.dim >= 1,
         "fedrap.local_epochs": config.fedrap.local_epochs >= 1,
         "fedrap.batch_size": config.fedrap.batch_size >= 1,

@@ -89,6 +89,7 @@ class FederationConfig:
     state_precision: StatePrecision = "float32"
     ray_address: str = ""
     kernel: Kernel = "auto"
+    reply_timeout_s: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class ExperimentConfig:
     run_name: str = ""
     progress: bool = True
     checkpoint_every: int = 10
+    keep_client_state: bool = False
     resume: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     fedrap: FedRAPConfig = field(default_factory=FedRAPConfig)

@@ -21,6 +21,7 @@ def test_dpsgd_run_completes_and_writes_epsilon_into_the_summary(tmp_path):
             *tiny_synthetic(30, 60, "rounds=2"),
             f"output_dir={tmp_path}",
             "run_name=dp",
+            "keep_client_state=true",  # the ledgers are read back below
             "fedrap.batch_size=32",
             "dpsgd.enabled=true",
             "dpsgd.noise_multiplier=1.0",

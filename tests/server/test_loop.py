@@ -2,7 +2,7 @@ import pytest
 
 from fedrec.config import ConfigError, load_config
 from fedrec.results import protocol_record
-from server.loop import stalled
+from server.loop import exchange, stalled
 
 METRIC = "val_sampled_hr10"
 
@@ -39,3 +39,36 @@ def test_patience_needs_validation_selection_and_is_recorded_in_the_protocol():
     cfg = load_config(overrides=["eval.patience=5"])
     assert "after 5 evaluations" in protocol_record(cfg)["early_stop"]
     assert protocol_record(load_config())["early_stop"].startswith("none")
+
+
+class _Grid:
+    """A grid whose nodes answer only the first ``answered`` messages, and that records waits."""
+
+    def __init__(self, answered):
+        self.answered, self.timeouts = answered, []
+
+    def send_and_receive(self, messages, *, timeout=None):
+        self.timeouts.append(timeout)
+        return [f"reply to {m}" for m in list(messages)[: self.answered]]
+
+
+def test_exchange_returns_every_reply_and_passes_its_time_limit_to_the_grid():
+    # Prepare
+    grid = _Grid(answered=3)
+    # Execute
+    replies = exchange(grid, ["a", "b", "c"], 60.0, "round 1, training")
+    unlimited = exchange(grid, ["a"], 0.0, "round 1, evaluation")
+    # Assert
+    assert replies == ["reply to a", "reply to b", "reply to c"]
+    assert unlimited == ["reply to a"]
+    assert grid.timeouts == [60.0, None]  # 0 waits without limit
+
+
+def test_exchange_stops_the_run_when_a_node_never_replies():
+    with pytest.raises(RuntimeError, match=r"round 7, evaluation: 1 of 3 nodes sent no reply"):
+        exchange(_Grid(answered=2), ["a", "b", "c"], 5.0, "round 7, evaluation")
+
+
+def test_reply_timeout_must_not_be_negative():
+    with pytest.raises(ConfigError, match=r"federation\.reply_timeout_s"):
+        load_config(overrides=["federation.reply_timeout_s=-1"])

@@ -8,6 +8,7 @@ import yaml
 from fedrec.cli import simulate
 from fedrec.config import load_config
 from fedrec.results import read_rounds
+from fedrec.state.budget import ram_store_path
 from tests.factories import tiny_synthetic
 
 TINY = tiny_synthetic(40, 80, "rounds=2")
@@ -50,6 +51,7 @@ def test_two_round_simulation_is_complete_and_independent_of_nodes_and_store_pla
             "run_name=three",
             "federation.num_nodes=3",
             "federation.state_memory_mb=0",  # the client state store spills to disk
+            "keep_client_state=true",
         ]
     )
     # Execute
@@ -58,6 +60,10 @@ def test_two_round_simulation_is_complete_and_independent_of_nodes_and_store_pla
     summary = json.loads((run_one / "summary.json").read_text())
     spilled = json.loads((run_three / "summary.json").read_text())
     assert summary["client_state"]["in_ram"] and not spilled["client_state"]["in_ram"]
+    # A finished run's private state is deleted unless it is asked for.
+    assert not (run_one / "client_state").exists()
+    assert not ram_store_path(run_one, "one").exists()
+    assert (run_three / "client_state").is_dir() and spilled["client_state"]["kept"]
     assert set(summary) >= SUMMARY_KEYS
     assert summary["clients_per_round"] == 40 and summary["rounds"] == 2
     assert yaml.safe_load((run_one / "config.yaml").read_text())["dataset"] == "synthetic"
@@ -80,9 +86,10 @@ def test_a_fresh_run_never_reuses_a_folder_with_rounds_nor_a_stale_client_store(
     import shutil
 
     from fedrec.config import ConfigError
-    from fedrec.state.budget import ram_store_path
 
-    cfg = load_config(overrides=[*TINY, f"output_dir={tmp_path}", "run_name=again"])
+    cfg = load_config(
+        overrides=[*TINY, f"output_dir={tmp_path}", "run_name=again", "keep_client_state=true"]
+    )
     first = simulate(cfg)
     before = json.loads((first / "summary.json").read_text())
     # Execute / Assert: a second fresh start in the same folder is refused ...
