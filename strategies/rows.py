@@ -162,13 +162,28 @@ class RowStrategy(GlobalMean):
     def aggregate_evaluate(
         self, server_round: int, replies: Iterable[Message]
     ) -> MetricRecord | None:
-        """Pool per-user ranks of the real users; HR/NDCG@K and the target's exposure."""
+        """Pool per-user ranks of the real users; HR/NDCG@K and the target's exposure.
+
+        In a simulation (``n_real_users`` known) a node whose evaluation failed stops the run:
+        the metrics would otherwise cover only the other nodes' users. A device that fails is
+        left out with a warning; ``eval_users`` says how many users the metrics cover.
+
+        Raises
+        ------
+        RuntimeError
+            If a simulated node's evaluation failed.
+        """
         parts: dict[str, list[np.ndarray]] = {}
         for msg in replies:
             if msg.has_error():
-                log.warning(
-                    "evaluation failed on node %s: %s", msg.metadata.src_node_id, msg.error.reason
-                )
+                node = msg.metadata.src_node_id
+                where = f"round {server_round}: evaluation failed on node {node}"
+                if self.settings.n_real_users is not None:
+                    raise RuntimeError(
+                        f"{where} ({msg.error.reason}); its users would be missing from the "
+                        "round's metrics"
+                    )
+                log.warning("%s: %s", where, msg.error.reason)
                 continue
             for key, array in msg.content.array_records[wire.ARRAYS].items():
                 parts.setdefault(key, []).append(array.numpy())
@@ -182,6 +197,7 @@ class RowStrategy(GlobalMean):
         self.last_ranks = pooled
         ranks = {k: pooled[k] for k in wire.RANK_KEYS}
         metrics: dict[str, Any] = dict(summarise_ranks(ranks, self.top_k))
+        metrics["eval_users"] = len(pooled[wire.USERS])
         if wire.TARGET_RANK in pooled:
             metrics[f"target_exposure{self.top_k}"] = exposure(pooled[wire.TARGET_RANK], self.top_k)
         return MetricRecord(metrics)

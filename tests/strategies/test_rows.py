@@ -4,7 +4,9 @@ import json
 import logging
 
 import numpy as np
-from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+import pytest
+from flwr.app import Array, ArrayRecord, ConfigRecord, Error, MetricRecord, RecordDict
+from flwr.app.message.message import make_message
 
 from fedrec import wire
 from fedrec.aggregation.codec import decode_arrays
@@ -236,3 +238,47 @@ def test_training_messages_carry_encoded_c_and_what_clients_must_do(monkeypatch)
     decoded = decode_arrays({k: a.numpy() for k, a in arrays.items()})
     np.testing.assert_array_equal(decoded[NAME], c)
     assert strategy.download_bytes < strategy.dense_bytes
+
+
+def _ranks_reply(users, rank, node_id=7):
+    arrays = {wire.USERS: np.asarray(users, dtype=np.int64)}
+    arrays |= {key: np.full(len(users), rank, dtype=np.int64) for key in wire.RANK_KEYS}
+    content = RecordDict({wire.ARRAYS: ArrayRecord({k: Array(v) for k, v in arrays.items()})})
+    return reply_message(content, node_id)
+
+
+def _failed_reply(node_id):
+    meta = reply_message(RecordDict(), node_id).metadata
+    return make_message(meta, error=Error(code=0, reason="ActorDiedError"))
+
+
+def test_evaluation_pools_every_node_and_counts_its_users():
+    # Prepare
+    strategy = create_strategy(load_config(overrides=["federation.num_nodes=2"]), n_real_users=5)
+    replies = [_ranks_reply([0, 1, 2], rank=1, node_id=1), _ranks_reply([3, 4], rank=50, node_id=2)]
+    # Execute
+    metrics = strategy.aggregate_evaluate(3, replies)
+    # Assert: 3 of 5 users hit at rank 1, the other 2 miss at rank 50.
+    assert metrics["eval_users"] == 5
+    assert metrics["test_sampled_hr10"] == 0.6
+
+
+def test_a_simulated_node_that_fails_evaluation_stops_the_run_instead_of_shrinking_the_metric():
+    # Prepare
+    strategy = create_strategy(load_config(overrides=["federation.num_nodes=2"]), n_real_users=5)
+    replies = [_ranks_reply([0, 1, 2], rank=1, node_id=1), _failed_reply(node_id=2)]
+    # Execute / Assert
+    with pytest.raises(RuntimeError, match=r"round 3: evaluation failed on node 2 \(ActorDied"):
+        strategy.aggregate_evaluate(3, replies)
+
+
+def test_a_device_that_fails_evaluation_is_left_out_with_a_warning(caplog):
+    # Prepare: in deployment the server does not know the population
+    strategy = create_strategy(load_config(overrides=["federation.num_nodes=2"]))
+    replies = [_ranks_reply([0, 1, 2], rank=1, node_id=1), _failed_reply(node_id=2)]
+    # Execute
+    with caplog.at_level(logging.WARNING):
+        metrics = strategy.aggregate_evaluate(3, replies)
+    # Assert
+    assert metrics["eval_users"] == 3 and metrics["test_sampled_hr10"] == 1.0
+    assert "evaluation failed on node 2" in caplog.text
