@@ -153,7 +153,7 @@ class RowStrategy(GlobalMean):
             if sp.feedback:
                 self.shadow[name] = value
             if sp.threshold > 0 or target < 1:
-                result = sparsify(value, sp.threshold, target, sp.shrink)
+                result = sparsify(value, sp.threshold, target, sp.shrink, sp.scope)
                 new[name], self.threshold = result.matrix, result.threshold
             out["density"] = density(new[name])
             out["threshold"] = self.threshold

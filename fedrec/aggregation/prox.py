@@ -4,7 +4,9 @@
 ``τ`` of zero become exactly zero, the others shrink by ``τ``. With a target density ρ the round's
 ``τ`` is the smallest that leaves at most ``ρ`` of the entries non-zero (the magnitude of the
 ``⌊ρ·size⌋ + 1``-th largest entry), never below the fixed threshold. ``hard`` thresholding
-(keep the surviving entries unshrunk) is offered for comparison.
+(keep the surviving entries unshrunk) is offered for comparison. With ``scope="row"`` the budget
+holds in every row instead: each item keeps its ``⌊ρ·d⌋`` largest entries, so no item loses its
+whole embedding to more popular ones.
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ def threshold_for_density(matrix: np.ndarray, target: float) -> float:
     return float(np.partition(magnitudes, matrix.size - keep - 1)[matrix.size - keep - 1])
 
 
+def row_thresholds_for_density(matrix: np.ndarray, target: float) -> np.ndarray:
+    """Return one τ per row (shape ``(rows, 1)``): each row keeps at most ``⌊target·d⌋`` entries."""
+    cols = matrix.shape[1]
+    keep = int(np.floor(target * cols))
+    if keep >= cols:
+        return np.zeros((matrix.shape[0], 1), dtype=np.float32)
+    cut = cols - keep - 1
+    tau: np.ndarray = np.partition(np.abs(matrix), cut, axis=1)[:, cut : cut + 1]
+    return tau
+
+
 def per_user_thresholds(
     values: np.ndarray, offsets: np.ndarray, threshold: float, target: float
 ) -> np.ndarray:
@@ -86,12 +99,23 @@ def scheduled_density(target: float, ramp_rounds: int, server_round: int) -> flo
 
 
 def sparsify(
-    matrix: np.ndarray, threshold: float, target_density: float, shrink: str = "soft"
+    matrix: np.ndarray,
+    threshold: float,
+    target_density: float,
+    shrink: str = "soft",
+    scope: str = "matrix",
 ) -> Sparsified:
     """Threshold ``matrix`` by ``threshold``, raised as needed to reach ``target_density``.
 
-    ``shrink`` is ``"soft"`` (the L1 proximal step) or ``"hard"`` (see :data:`SHRINKS`).
+    ``shrink`` is ``"soft"`` (the L1 proximal step) or ``"hard"`` (see :data:`SHRINKS`);
+    ``scope`` is ``"matrix"`` (one τ for all entries) or ``"row"`` (one τ per row). The returned
+    threshold is the one τ, or the smallest of the rows' (what clients then apply to uploads).
     """
+    if scope == "row":
+        taus = np.maximum(row_thresholds_for_density(matrix, target_density), threshold)
+        if not taus.any():
+            return Sparsified(matrix.astype(np.float32, copy=False), 0.0)
+        return Sparsified(SHRINKS[shrink](matrix, taus), float(taus.min()))
     tau = max(threshold, threshold_for_density(matrix, target_density))
     if tau <= 0:
         return Sparsified(matrix.astype(np.float32, copy=False), 0.0)

@@ -10,6 +10,7 @@ from typing import Literal
 
 AttackKind = Literal["none", "fake_users", "model_poisoning"]
 Shrink = Literal["soft", "hard"]
+Scope = Literal["matrix", "row"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,11 @@ class SparsityConfig:
     that at most ``target_density`` of C's entries stay non-zero. With ``client_prox`` the
     clients apply the same step, with the round's threshold, to the rows they upload; each
     client raises its own threshold as needed so that at most ``upload_density`` of the
-    entries it uploads are non-zero. ``shrink="hard"`` makes the server keep surviving
-    entries unshrunk (hard thresholding; clients always soft-threshold). With ``feedback`` the
+    entries it uploads are non-zero. ``scope="row"`` enforces ``target_density`` in every row
+    of C (each item keeps its largest ``⌊target_density · dim⌋`` entries) instead of over all
+    of C; clients then use the smallest row threshold. ``shrink="hard"`` makes the server keep
+    surviving entries unshrunk (hard thresholding; clients always soft-threshold). With
+    ``feedback`` the
     server keeps the dense C behind the sparse one it sends and adds each round's aggregated
     change to it, so entries cut to zero can grow back (dynamic pruning with feedback, Lin et
     al., 2020); clients only ever see, train and evaluate the sparse C.
@@ -85,6 +89,7 @@ class SparsityConfig:
     client_prox: bool = True
     upload_density: float = 1.0
     shrink: Shrink = "soft"
+    scope: Scope = "matrix"
     feedback: bool = False
     ramp_rounds: int = 0
 

@@ -1,6 +1,7 @@
 """The L1 proximal step: exact zeros and the target density."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,30 @@ def test_target_density_is_reached_with_the_smallest_threshold(target, seed):
     if result.threshold > 0:
         looser = soft_threshold(matrix, np.nextafter(np.float32(result.threshold), 0))
         assert np.count_nonzero(looser) > np.count_nonzero(result.matrix)
+
+
+@settings(max_examples=40, deadline=None)
+@given(target=st.floats(0.0, 1.0), dim=st.integers(1, 12), seed=st.integers(0, 1000))
+def test_a_row_budget_keeps_the_largest_entries_of_every_row(target, dim, seed):
+    # Prepare
+    matrix = np.random.default_rng(seed).normal(size=(30, dim)).astype(np.float32)
+    keep = int(np.floor(target * dim))
+    # Execute
+    result = sparsify(matrix, 0.0, target, shrink="hard", scope="row")
+    # Assert: every row keeps exactly its `keep` largest magnitudes (normal entries: no ties).
+    largest = np.argsort(-np.abs(matrix), axis=1)[:, :keep]
+    expected = np.zeros_like(matrix)
+    np.put_along_axis(expected, largest, np.take_along_axis(matrix, largest, axis=1), axis=1)
+    np.testing.assert_array_equal(result.matrix, expected)
+
+
+def test_a_row_budget_never_goes_below_the_fixed_threshold_and_reports_the_smallest():
+    matrix = np.array([[4.0, 3.0, 0.5, 0.1], [0.4, 0.3, 0.2, 0.1]], dtype=np.float32)
+    result = sparsify(matrix, 0.35, 0.5, shrink="soft", scope="row")
+    # Row 0 keeps 2 entries (τ 0.5); row 1 would need τ 0.2, below the fixed 0.35.
+    expected = [[3.5, 2.5, 0.0, 0.0], [0.05, 0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(result.matrix, expected, atol=1e-7)
+    assert result.threshold == pytest.approx(0.35)
 
 
 def test_each_user_reaches_its_upload_density_with_its_own_threshold():

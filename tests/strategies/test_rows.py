@@ -158,6 +158,17 @@ def test_the_target_density_is_applied_after_aggregation():
     assert metrics["density"] <= 0.2 and metrics["threshold"] > 0
 
 
+def test_a_row_scope_applies_the_target_density_to_every_row_of_c():
+    # Prepare: DIM 5 at density 0.4 leaves 2 entries per item
+    strategy = _strategy("fedavg", "sparsity.target_density=0.4", "sparsity.scope=row")
+    g = strategy.current[NAME]
+    # Execute
+    arrays, metrics = strategy.aggregate_train(1, [_sum_reply(make_updates(3, N_ITEMS, DIM), g)])
+    # Assert
+    per_row = np.count_nonzero(arrays[NAME].numpy(), axis=1)
+    assert (per_row == 2).all() and metrics["density"] == 0.4
+
+
 def test_a_ramp_lowers_the_density_gradually():
     # Prepare
     g = _strategy("fedavg").current[NAME]
