@@ -105,11 +105,12 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
     """Run every unfinished cell, then return one row per cell.
 
     Every unfinished cell's config is resolved before the first one runs, so a typo in the last
-    method is an error at once, not after hours. ``jobs`` 1 runs the cells one after another in
-    this process; more runs that many side by side as ``fedrec run`` processes, each logging to
-    ``<cell>.log`` in the grid's folder (:mod:`fedrec.runs`). ``report_only`` runs nothing and
-    returns the finished cells only (a partial grid; the report's ``seeds`` column says how many
-    each has).
+    method is an error at once, not after hours. Cells run seed by seed (every method of seed 0
+    first), so a grid stopped part-way has complete tables for its first seeds. ``jobs`` 1 runs
+    the cells one after another in this process; more runs that many side by side as ``fedrec
+    run`` processes, each logging to ``<cell>.log`` in the grid's folder (:mod:`fedrec.runs`).
+    ``report_only`` runs nothing and returns the finished cells only (a partial grid; the
+    report's ``seeds`` column says how many each has).
     """
     from fedrec.cli import resolve_config, simulate
 
@@ -121,9 +122,10 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
         if not finished:
             raise ConfigError(f"grid '{grid.name}': no finished cell in {grid.output_dir}")
         return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells() if cell in finished]
+    # Seed by seed: a grid stopped part-way leaves whole tables of its first seeds.
     todo = {
         cell: resolve_config(None, grid.overrides(*cell))
-        for cell in grid.cells()
+        for cell in sorted(grid.cells(), key=lambda cell: cell[2])
         if cell not in finished
     }
     for cell in todo:

@@ -245,6 +245,32 @@ def test_an_invalid_cell_stops_the_grid_before_any_run(tmp_path, monkeypatch):
     assert calls == []
 
 
+def test_cells_run_seed_by_seed_and_are_reported_method_by_method(tmp_path, monkeypatch):
+    # Prepare
+    import fedrec.compare as compare
+
+    ran = []
+
+    def fake_simulate(cfg):
+        ran.append((cfg.algorithm, cfg.seed))
+        run = Path(cfg.output_dir) / cfg.run_name
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text("{}")
+
+    monkeypatch.setattr(fedrec.cli, "simulate", fake_simulate)
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"cell": cell})
+    path = tmp_path / "g.yaml"
+    methods = {"a": ["algorithm=fedrap"], "b": ["algorithm=fedmf"]}
+    path.write_text(json.dumps({"output_dir": str(tmp_path), "seeds": [0, 1], "methods": methods}))
+    # Execute
+    rows = run_grid(Grid.load(path))
+    # Assert: every method of seed 0 (the grid's two, then its MostPop and Random references)
+    # before any of seed 1; the report stays method by method.
+    per_seed = ["fedrap", "fedmf", "mostpop", "random"]
+    assert ran == [(a, 0) for a in per_seed] + [(a, 1) for a in per_seed]
+    assert [r["cell"][1:] for r in rows][:4] == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+
+
 def test_an_interrupted_cell_is_set_aside_and_run_again_from_scratch(tmp_path, monkeypatch):
     # Prepare: the cell's folder holds two rounds of a run stopped before its summary
     import fedrec.compare as compare
