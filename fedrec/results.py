@@ -112,6 +112,7 @@ def protocol_record(cfg: ExperimentConfig) -> dict[str, Any]:
         "scores": cfg.eval.score,
         "early_stop": (
             f"after {cfg.eval.patience} evaluations without a better validation HR@{cfg.eval.top_k}"
+            + (f", not before round {cfg.eval.patience_from}" if cfg.eval.patience_from else "")
             if cfg.eval.patience
             else "none: every round run"
         ),

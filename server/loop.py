@@ -80,16 +80,23 @@ def run_rounds(
         if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
             saved = {k: a.numpy() for k, a in arrays.items()}
             write_checkpoint(run, Checkpoint(server_round, saved, strategy.state()))
-        if stalled(records, f"val_sampled_hr{cfg.eval.top_k}", cfg.eval.patience):
+        metric = f"val_sampled_hr{cfg.eval.top_k}"
+        if stalled(records, metric, cfg.eval.patience, cfg.eval.patience_from):
             break
     return records
 
 
-def stalled(records: list[dict[str, Any]], metric: str, patience: int) -> bool:
+def stalled(
+    records: list[dict[str, Any]], metric: str, patience: int, patience_from: int = 0
+) -> bool:
     """Return whether the last ``patience`` evaluations all failed to beat the best before them.
 
-    ``patience`` 0 never stops. Only rounds that were evaluated count.
+    ``patience`` 0 never stops. Only rounds that were evaluated count. Nothing stops before round
+    ``patience_from``: a model whose validation score dips for a while after its first rounds
+    would otherwise keep its round-1 state.
     """
+    if records and records[-1]["round"] < patience_from:
+        return False
     scores = [float(r[metric]) for r in records if metric in r]
     if patience == 0 or len(scores) <= patience:
         return False

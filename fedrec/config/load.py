@@ -133,6 +133,7 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "eval.top_k": config.eval.top_k >= 1,
         "eval.every": config.eval.every >= 1,
         "eval.patience": config.eval.patience >= 0,
+        "eval.patience_from": config.eval.patience_from >= 0,
         "sparsity.threshold": config.sparsity.threshold >= 0.0,
         "sparsity.target_density": 0.0 <= config.sparsity.target_density <= 1.0,
         "sparsity.ramp_rounds": config.sparsity.ramp_rounds >= 0,

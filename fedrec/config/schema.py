@@ -113,6 +113,7 @@ class EvalConfig:
     score: Score = "logit"
     every: int = 1
     patience: int = 0
+    patience_from: int = 0
 
     def __post_init__(self) -> None:
         if self.patience and self.selection != "validation":

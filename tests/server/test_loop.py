@@ -31,6 +31,22 @@ def test_stalled_counts_evaluations_without_a_better_validation_score(scores, pa
     assert stalled(_records(*scores), METRIC, patience) is expected
 
 
+def test_nothing_stops_before_patience_from():
+    # Prepare: the score dips for three evaluations after round 1, then would rise
+    records = _records(0.4, 0.3, 0.35, 0.38)
+    # Execute / Assert: patience 3 alone keeps round 1's model; from round 5 on it may not stop yet
+    assert stalled(records, METRIC, 3)
+    assert not stalled(records, METRIC, 3, patience_from=5)
+    assert stalled(records, METRIC, 3, patience_from=4)
+
+
+def test_patience_from_is_recorded_in_the_protocol_and_must_not_be_negative():
+    cfg = load_config(overrides=["eval.patience=5", "eval.patience_from=30"])
+    assert protocol_record(cfg)["early_stop"].endswith("not before round 30")
+    with pytest.raises(ConfigError, match=r"eval\.patience_from"):
+        load_config(overrides=["eval.patience_from=-1"])
+
+
 def test_patience_needs_validation_selection_and_is_recorded_in_the_protocol():
     with pytest.raises(ConfigError, match=r"eval\.patience"):
         load_config(overrides=["eval.patience=5", "eval.selection=test"])
