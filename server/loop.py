@@ -68,7 +68,7 @@ def run_rounds(
     records = read_rounds(run.path) if start.server_round > 0 else []
     rounds = range(start.server_round + 1, cfg.rounds + 1)
     bar = tqdm(rounds, desc="rounds", unit="round", disable=not cfg.progress)
-    timeout = cfg.federation.reply_timeout_s
+    timeout, metric = cfg.federation.reply_timeout_s, f"val_sampled_hr{cfg.eval.top_k}"
     for server_round in bar:
         audited = server_round == cfg.leakage.record_round
         record, arrays = _train(strategy, grid, server_round, arrays, run, timeout, audited)
@@ -80,7 +80,6 @@ def run_rounds(
         if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
             saved = {k: a.numpy() for k, a in arrays.items()}
             write_checkpoint(run, Checkpoint(server_round, saved, strategy.state()))
-        metric = f"val_sampled_hr{cfg.eval.top_k}"
         if stalled(records, metric, cfg.eval.patience, cfg.eval.patience_from):
             break
     return records

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fedrec.cells import BOOKKEEPING as CELL_BOOKKEEPING
 from fedrec.config import ConfigError, ExperimentConfig
 from fedrec.config.diff import saved_differences
 
-# Keys that may differ between the saved run and its resumption.
-BOOKKEEPING = frozenset(
-    {
-        "resume",
-        "run_name",
-        "output_dir",
-        "progress",
-        "rounds",
-        "checkpoint_every",
-        "keep_client_state",
-    }
-)
+# Keys that may differ between the saved run and its resumption: a grid cell's bookkeeping, and
+# the number of rounds (a resumed run may go further).
+BOOKKEEPING = frozenset({*CELL_BOOKKEEPING, "rounds"})
 
 
 def check_resumable(run_dir: Path, cfg: ExperimentConfig) -> None:

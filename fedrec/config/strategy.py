@@ -78,10 +78,9 @@ class SparsityConfig:
     of C (each item keeps its largest ``⌊target_density · dim⌋`` entries) instead of over all
     of C; clients then use the smallest row threshold. ``shrink="hard"`` makes the server keep
     surviving entries unshrunk (hard thresholding; clients always soft-threshold). With
-    ``feedback`` the
-    server keeps the dense C behind the sparse one it sends and adds each round's aggregated
-    change to it, so entries cut to zero can grow back (dynamic pruning with feedback, Lin et
-    al., 2020); clients only ever see, train and evaluate the sparse C.
+    ``feedback`` the server keeps the dense C behind the sparse one it sends and adds each
+    round's aggregated change to it, so entries cut to zero can grow back (dynamic pruning with
+    feedback, Lin et al., 2020); clients only ever see, train and evaluate the sparse C.
     """
 
     threshold: float = 0.0
