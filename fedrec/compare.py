@@ -162,7 +162,7 @@ def _row(run_dir: Path, setting: str, method: str, seed: int) -> dict[str, Any]:
     row["round_seconds"] = summary["round_seconds_median"]
     row["bytes_per_round"] = summary["upload_bytes_per_round"] + summary["download_bytes_per_round"]
     row["dense_bytes_per_round"] = summary.get("dense_bytes_per_round")
-    row["density"] = summary.get("density_final")
+    row["density"] = summary.get("density_selected", summary.get("density_final"))
     row["target_exposure10"] = summary.get("target_exposure10")
     return row
 

@@ -100,15 +100,34 @@ def read_rounds(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def first_selectable_round(cfg: ExperimentConfig) -> int:
+    """Return the first round whose model may be selected: where C reaches its target density.
+
+    A sparse run pruned gradually (``sparsity.ramp_rounds`` R) is denser than its target before
+    round R; selecting one of those rounds would report a denser C than the run claims. Runs
+    without a ramp may select any round (1).
+    """
+    sp = cfg.sparsity
+    return max(1, sp.ramp_rounds) if sp.target_density < 1.0 else 1
+
+
+def selectable(cfg: ExperimentConfig, rounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the records of ``rounds`` that model selection and early stopping may look at."""
+    first = first_selectable_round(cfg)
+    return [r for r in rounds if r["round"] >= first]
+
+
 def protocol_record(cfg: ExperimentConfig) -> dict[str, Any]:
     """Describe how the run's numbers were measured."""
+    first = first_selectable_round(cfg)
     return {
         "negative_sampling": cfg.protocol,
         "eval_sampled": f"held-out item vs {cfg.data.eval_negatives} never-interacted items",
         "eval_full": "held-out item vs every item without a known interaction",
         "split": "leave-one-out by timestamp (latest=test, second latest=validation)",
         "ties": "positive ranked below every tied candidate",
-        "selection": f"best round by {cfg.eval.selection} HR@{cfg.eval.top_k} (sampled)",
+        "selection": f"best round by {cfg.eval.selection} HR@{cfg.eval.top_k} (sampled)"
+        + (f", from round {first} on (C at its target density)" if first > 1 else ""),
         "scores": cfg.eval.score,
         "early_stop": (
             f"after {cfg.eval.patience} evaluations without a better validation HR@{cfg.eval.top_k}"
@@ -125,7 +144,7 @@ def summarise(
     """Select the best round (by validation HR unless told otherwise) and build the summary."""
     k = cfg.eval.top_k
     metric = f"{'val' if cfg.eval.selection == 'validation' else 'test'}_sampled_hr{k}"
-    evaluated = [r for r in rounds if metric in r]
+    evaluated = [r for r in selectable(cfg, rounds) if metric in r]
     # Ties go to the later round, as the reference's `>=` does.
     best = max(reversed(evaluated), key=lambda r: r[metric]) if evaluated else {}
     by_test = max(reversed(evaluated), key=lambda r: r[f"test_sampled_hr{k}"]) if evaluated else {}
@@ -154,6 +173,7 @@ def summarise(
         if rounds
         else 0,
         "density_final": rounds[-1].get("density") if rounds else None,
+        "density_selected": best.get("density"),
         f"target_exposure{k}": best.get(f"target_exposure{k}"),
         "test_selected": {
             "round": by_test.get("round"),

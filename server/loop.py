@@ -16,7 +16,7 @@ from tqdm import tqdm
 from clients.runtime import split_for
 from fedrec import wire
 from fedrec.config.schema import ExperimentConfig
-from fedrec.results import RunFolder, read_rounds
+from fedrec.results import RunFolder, read_rounds, selectable
 from server.checkpoint import Checkpoint, write_checkpoint
 from server.record import record_uploads
 from strategies import RowStrategy, create_strategy
@@ -80,7 +80,7 @@ def run_rounds(
         if cfg.checkpoint_every and server_round % cfg.checkpoint_every == 0:
             saved = {k: a.numpy() for k, a in arrays.items()}
             write_checkpoint(run, Checkpoint(server_round, saved, strategy.state()))
-        if stalled(records, metric, cfg.eval.patience, cfg.eval.patience_from):
+        if stalled(selectable(cfg, records), metric, cfg.eval.patience, cfg.eval.patience_from):
             break
     return records
 

@@ -1,10 +1,11 @@
-"""Run folders: an unfinished run is set aside whole, never appended to or deleted."""
+"""Run folders (an unfinished run is set aside whole, never appended to or deleted) and the
+selection of a run's reported round."""
 
 import pytest
 
 import fedrec.state.budget as budget
-from fedrec.config import ConfigError
-from fedrec.results import set_aside
+from fedrec.config import ConfigError, load_config
+from fedrec.results import first_selectable_round, selectable, set_aside, summarise
 from fedrec.state.budget import ram_store_path
 from server.app import refuse_earlier_run
 
@@ -39,3 +40,34 @@ def test_a_fresh_start_in_a_folder_with_an_earlier_run_is_refused(tmp_path, name
 def test_a_fresh_start_in_a_new_or_empty_folder_is_allowed(tmp_path):
     refuse_earlier_run(tmp_path / "new")
     refuse_earlier_run(tmp_path)
+
+
+def _scored(*scores):
+    """One evaluated record per round, its density falling to 0.1 at round 3 (a 3-round ramp)."""
+    return [
+        {"round": r + 1, "round_seconds": 1.0, "clients": 1, "upload_bytes": 1, "download_bytes": 1}
+        | {"density": max(0.1, 1.0 - 0.45 * r), "val_sampled_hr10": s, "test_sampled_hr10": s}
+        for r, s in enumerate(scores)
+    ]
+
+
+def test_a_ramped_sparse_run_selects_only_rounds_at_its_target_density():
+    # Prepare: round 1 (dense C) scores best on validation
+    cfg = load_config(
+        overrides=["rounds=5", "sparsity.target_density=0.1", "sparsity.ramp_rounds=3"]
+    )
+    rounds = _scored(0.9, 0.5, 0.6, 0.7, 0.65)
+    # Execute
+    summary = summarise(cfg, rounds, {})
+    # Assert
+    assert first_selectable_round(cfg) == 3
+    assert [r["round"] for r in selectable(cfg, rounds)] == [3, 4, 5]
+    assert summary["best_round"] == 4 and summary["density_selected"] == 0.1
+    assert "from round 3 on" in summary["protocol_details"]["selection"]
+
+
+def test_runs_without_a_ramp_select_from_round_one():
+    dense = load_config(overrides=["rounds=5", "sparsity.ramp_rounds=3"])  # no target: no ramp
+    sparse = load_config(overrides=["rounds=5", "sparsity.target_density=0.1"])
+    assert first_selectable_round(dense) == first_selectable_round(sparse) == 1
+    assert summarise(dense, _scored(0.9, 0.5), {})["best_round"] == 1

@@ -136,7 +136,8 @@ def _check_ranges(config: ExperimentConfig) -> None:
         "eval.patience_from": config.eval.patience_from >= 0,
         "sparsity.threshold": config.sparsity.threshold >= 0.0,
         "sparsity.target_density": 0.0 <= config.sparsity.target_density <= 1.0,
-        "sparsity.ramp_rounds": config.sparsity.ramp_rounds >= 0,
+        # A run that ends before its ramp never reaches its target density: nothing to select.
+        "sparsity.ramp_rounds": 0 <= config.sparsity.ramp_rounds <= config.rounds,
         "sparsity.upload_density": 0.0 <= config.sparsity.upload_density <= 1.0,
         "attack.fraction": 0.0 <= config.attack.fraction < 1.0,
         "attack.boost": config.attack.boost >= 0.0,

@@ -38,6 +38,7 @@ def test_yaml_then_command_line_override_in_that_order(tmp_path):
         ("rounds=0", "rounds"),
         ("federation.participation=1.5", "federation.participation"),
         ("sparsity.ramp_rounds=-1", "sparsity.ramp_rounds"),
+        ("sparsity.ramp_rounds=100000", "sparsity.ramp_rounds"),  # longer than the run
     ],
 )
 def test_bad_keys_and_values_are_errors_naming_the_key(override, key):

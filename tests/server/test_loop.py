@@ -1,7 +1,7 @@
 import pytest
 
 from fedrec.config import ConfigError, load_config
-from fedrec.results import protocol_record
+from fedrec.results import protocol_record, selectable
 from server.loop import exchange, stalled
 
 METRIC = "val_sampled_hr10"
@@ -88,3 +88,14 @@ def test_exchange_stops_the_run_when_a_node_never_replies():
 def test_reply_timeout_must_not_be_negative():
     with pytest.raises(ConfigError, match=r"federation\.reply_timeout_s"):
         load_config(overrides=["federation.reply_timeout_s=-1"])
+
+
+def test_a_ramped_sparse_run_does_not_stop_on_its_dense_rounds_scores():
+    # Prepare: the best score is at round 1, while C is still dense (target reached at round 4)
+    cfg = load_config(
+        overrides=["rounds=10", "sparsity.target_density=0.1", "sparsity.ramp_rounds=4"]
+    )
+    records = _records(0.9, 0.5, 0.6, 0.7, 0.65, 0.68)
+    # Execute / Assert: over all rounds, patience 3 would stop; over rounds >= 4 nothing stalled yet
+    assert stalled(records, METRIC, 3)
+    assert not stalled(selectable(cfg, records), METRIC, 3)
