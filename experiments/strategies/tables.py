@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 #: Sparse-C grids, each with its figure's file name and title.
-SPARSITY_GRIDS = {
+SPARSITY_GRIDS: dict[str, tuple[str, str]] = {
     "sparsity-d0slow-ml100k": (
         "sparsity_ml100k.png",
         "Sparse C on ML-100K (strict): FedRAP, D from zero (no-d: without D)",
@@ -34,7 +34,13 @@ SPARSITY_GRIDS = {
         "sparsity_no_d_opt_long_ml100k.png",
         "Sparse C on ML-100K (strict), up to 300 rounds: FedRAP without D, PFedRec's optimiser",
     ),
+    "sparsity-no-d-opt-wide-ml100k": (
+        "sparsity_no_d_opt_wide_ml100k.png",
+        "Sparse C of width 64 and 128 on ML-100K (strict), 300 rounds: no D, PFedRec's optimiser",
+    ),
 }
+#: Grids whose cells differ in the width of C: plotted against absolute bytes, not savings.
+ABSOLUTE_BYTES = {"sparsity-no-d-opt-wide-ml100k"}
 STRATEGIES_GRID = "strategies-ml100k"
 BASELINES = ("mostpop", "random")
 
@@ -51,8 +57,18 @@ def cells(grid: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
             print(f"unfinished, left out: {run}", file=sys.stderr)
             continue
         summary = json.loads(path.read_text(encoding="utf-8"))
-        found[(setting, method)].append({**summary, "seed_name": run.name.rsplit("--", 1)[1]})
+        seed = run.name.rsplit("--", 1)[1]
+        found[(setting, method)].append({**summary, "seed_name": seed, "mb": _mb_to_best(run)})
     return found
+
+
+def _mb_to_best(run: Path) -> float:
+    """MB each client sent and received, up + down, in rounds 1 to the selected round."""
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    rounds = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    upto = [r for r in rounds if r["round"] <= summary["best_round"]]
+    sent = sum(r["upload_bytes"] + r["download_bytes"] for r in upto)
+    return sent / summary["clients_per_round"] / 1e6
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -94,7 +110,9 @@ def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
             {
                 "method": f"{setting} {method}" if several else method,
                 "seeds": len(runs),
-                "density": statistics.fmean(s["density_final"] for s in runs),
+                "density": statistics.fmean(
+                    s.get("density_selected", s["density_final"]) for s in runs
+                ),
                 "hr": hr,
                 "std": std,
                 "per_seed": [s["test_hr10"] for s in runs],
@@ -103,6 +121,7 @@ def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
                 "up_kb": up / 1e3,
                 "down_kb": down / 1e3,
                 "saving": dense_both / (up + down),
+                "mb": statistics.fmean(s["mb"] for s in runs),
             }
         )
     return rows
@@ -112,8 +131,8 @@ def sparsity_table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown table of :func:`sparsity_rows`."""
     lines = [
         "| cell | seeds | density of C | test HR@10 | per seed | vs dense (same seeds) "
-        "| selected round | up KB | down KB | bytes vs dense FedAvg |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| selected round | up KB | down KB | bytes vs dense FedAvg | MB to selected round |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         change = "–" if r["change"] is None else f"{100 * r['change']:+.1f} %"
@@ -122,7 +141,7 @@ def sparsity_table(rows: list[dict[str, Any]]) -> list[str]:
             f"| `{r['method']}` | {r['seeds']} | {r['density']:.3f} "
             f"| {r['hr']:.4f} ± {r['std']:.4f} | {seeds} | {change} | {r['selected']:.0f} "
             f"| {r['up_kb']:.1f} "
-            f"| {r['down_kb']:.1f} | {r['saving']:.2f}× |"
+            f"| {r['down_kb']:.1f} | {r['saving']:.2f}× | {r['mb']:.1f} |"
         )
     return lines
 
@@ -190,18 +209,31 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def draw_sparsity(
-    rows: list[dict[str, Any]], path: Path, mostpop: float | None, title: str
+    rows: list[dict[str, Any]],
+    path: Path,
+    mostpop: float | None,
+    title: str,
+    absolute: bool = False,
 ) -> None:
-    """Test HR@10 (mean ± std over seeds) against the bytes saved, one point per cell."""
+    """Test HR@10 (mean ± std over seeds) against the bytes saved, one point per cell.
+
+    With ``absolute`` the x axis is each client's KB per round (up + down) instead, so that
+    cells with C of different widths share one scale.
+    """
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = [r["up_kb"] + r["down_kb"] if absolute else r["saving"] for r in rows]
     if mostpop is not None:
         ax.axhline(mostpop, color="grey", linestyle="--", linewidth=1)
-        _label(ax, "MostPop", (1.6, mostpop), color="grey")
-    for r in rows:
-        ax.errorbar(r["saving"], r["hr"], yerr=r["std"], fmt="o", capsize=3)
-        _label(ax, r["method"], (r["saving"], r["hr"]))
+        _label(ax, "MostPop", (min(xs), mostpop), color="grey")
+    for x, r in zip(xs, rows, strict=True):
+        ax.errorbar(x, r["hr"], yerr=r["std"], fmt="o", capsize=3)
+        _label(ax, r["method"], (x, r["hr"]))
+    if absolute:
+        ax.set_xscale("log")
     ax.set(
-        xlabel="bytes per round saved against dense FedAvg of C (×)",
+        xlabel="KB per client and round, up + down (log)"
+        if absolute
+        else "bytes per round saved against dense FedAvg of C (×)",
         ylabel="test HR@10 (mean ± std over seeds)",
         title=title,
     )
@@ -236,7 +268,8 @@ def main(argv: list[str]) -> None:
         sparse = sparsity_rows(root / name) if (root / name).exists() else []
         print(f"{name}:", "\n".join(sparsity_table(sparse)), "", sep="\n")
         if sparse:
-            draw_sparsity(sparse, figures / figure, baseline_hr(root / name), title)
+            mostpop = baseline_hr(root / name)
+            draw_sparsity(sparse, figures / figure, mostpop, title, name in ABSOLUTE_BYTES)
     grid = root / STRATEGIES_GRID
     strategies = strategy_rows(grid) if grid.exists() else []
     print("\n".join(strategy_table(strategies)))
