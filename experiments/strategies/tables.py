@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
+
+from fedrec.metrics import hit_rate
+from fedrec.metrics.confidence import paired_test
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -36,7 +40,7 @@ SPARSITY_GRIDS: dict[str, tuple[str, str]] = {
     ),
     "sparsity-no-d-opt-wide-ml100k": (
         "sparsity_no_d_opt_wide_ml100k.png",
-        "Sparse C of width 64 and 128 on ML-100K (strict), 300 rounds: no D, PFedRec's optimiser",
+        "C of width 64 and 128, dense or 10 %, ML-100K (strict), no D",
     ),
 }
 #: Grids whose cells differ in the width of C: plotted against absolute bytes, not savings.
@@ -58,8 +62,17 @@ def cells(grid: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
             continue
         summary = json.loads(path.read_text(encoding="utf-8"))
         seed = run.name.rsplit("--", 1)[1]
-        found[(setting, method)].append({**summary, "seed_name": seed, "mb": _mb_to_best(run)})
+        found[(setting, method)].append(
+            {**summary, "seed_name": seed, "mb": _mb_to_best(run), "hits": _hits_at_best(run)}
+        )
     return found
+
+
+def _hits_at_best(run: Path) -> np.ndarray:
+    """Per-user test HR@10 (sampled) at the selected round, users in id order."""
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    with np.load(run / "ranks" / f"round-{summary['best_round']:04d}.npz") as ranks:
+        return hit_rate(ranks["test_sampled"][np.argsort(ranks["users"])], 10)
 
 
 def _mb_to_best(run: Path) -> float:
@@ -102,6 +115,12 @@ def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
         # Against its dense cell on the same seeds only.
         paired = [(s["test_hr10"], dense[s["seed_name"]]) for s in runs if s["seed_name"] in dense]
         change = sum(a for a, _ in paired) / sum(b for _, b in paired) - 1 if paired else None
+        # Sign-flip test over every (user, seed) pair of the seeds both cells have.
+        hits = {s["seed_name"]: s["hits"] for s in own_dense}
+        both = [(s["hits"], hits[s["seed_name"]]) for s in runs if s["seed_name"] in hits]
+        test = None
+        if both and method != dense_of(method):
+            test = paired_test(*(np.concatenate(side) for side in zip(*both, strict=True)))
         clients = runs[0]["clients_per_round"]
         up = statistics.fmean(s["upload_bytes_per_round"] for s in runs) / clients
         down = statistics.fmean(s["download_bytes_per_round"] for s in runs) / clients
@@ -122,6 +141,7 @@ def sparsity_rows(grid: Path) -> list[dict[str, Any]]:
                 "down_kb": down / 1e3,
                 "saving": dense_both / (up + down),
                 "mb": statistics.fmean(s["mb"] for s in runs),
+                "test": test,
             }
         )
     return rows
@@ -131,15 +151,19 @@ def sparsity_table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown table of :func:`sparsity_rows`."""
     lines = [
         "| cell | seeds | density of C | test HR@10 | per seed | vs dense (same seeds) "
+        "| p, 95 % CI of the difference "
         "| selected round | up KB | down KB | bytes vs dense FedAvg | MB to selected round |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         change = "–" if r["change"] is None else f"{100 * r['change']:+.1f} %"
         seeds = ", ".join(f"{v:.4f}" for v in r["per_seed"])
+        t = r["test"]
+        p = "–" if t is None else f"{t.p_value:.2f} [{t.interval.low:+.3f}, {t.interval.high:+.3f}]"
         lines.append(
             f"| `{r['method']}` | {r['seeds']} | {r['density']:.3f} "
-            f"| {r['hr']:.4f} ± {r['std']:.4f} | {seeds} | {change} | {r['selected']:.0f} "
+            f"| {r['hr']:.4f} ± {r['std']:.4f} | {seeds} | {change} "
+            f"| {p} | {r['selected']:.0f} "
             f"| {r['up_kb']:.1f} "
             f"| {r['down_kb']:.1f} | {r['saving']:.2f}× | {r['mb']:.1f} |"
         )
@@ -230,6 +254,7 @@ def draw_sparsity(
         _label(ax, r["method"], (x, r["hr"]))
     if absolute:
         ax.set_xscale("log")
+        ax.set_xlim(min(xs) / 1.3, max(xs) * 2.5)  # room for the labels
     ax.set(
         xlabel="KB per client and round, up + down (log)"
         if absolute
