@@ -29,11 +29,10 @@ from omegaconf import OmegaConf
 
 from fedrec.cells import refuse_stale
 from fedrec.config import ConfigError
-from fedrec.metrics import hit_rate
 from fedrec.metrics.confidence import paired_test
 from fedrec.overrides import expand
 from fedrec.plots import write_plots
-from fedrec.results import set_aside
+from fedrec.results import selected_hits, set_aside
 from fedrec.runs import RunJob, run_side_by_side
 
 BASELINES = {
@@ -287,8 +286,4 @@ def _mean_std(rows: list[dict[str, Any]], key: str, spec: str = ".4f") -> str:
 
 
 def _per_user_hr(grid: Grid, setting: str, method: str, seed: int) -> np.ndarray:
-    run_dir = grid.run_dir(setting, method, seed)
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    with np.load(run_dir / "ranks" / f"round-{summary['best_round']:04d}.npz") as ranks:
-        order = np.argsort(ranks["users"])
-        return hit_rate(ranks["test_sampled"][order], 10)
+    return selected_hits(grid.run_dir(setting, method, seed))

@@ -117,6 +117,16 @@ def selectable(cfg: ExperimentConfig, rounds: list[dict[str, Any]]) -> list[dict
     return [r for r in rounds if r["round"] >= first]
 
 
+def selected_hits(run_dir: Path, k: int = 10) -> np.ndarray:
+    """Return each user's sampled test hit at ``k`` at the selected round, users in id order.
+
+    Read from the ranks the run saved for that round; a finished run's ``summary.json`` names it.
+    """
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    with np.load(run_dir / "ranks" / f"round-{summary['best_round']:04d}.npz") as ranks:
+        return hit_rate(ranks["test_sampled"][np.argsort(ranks["users"])], k)
+
+
 def protocol_record(cfg: ExperimentConfig) -> dict[str, Any]:
     """Describe how the run's numbers were measured."""
     first = first_selectable_round(cfg)

@@ -18,8 +18,8 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from fedrec.metrics import hit_rate
 from fedrec.metrics.confidence import paired_test
+from fedrec.results import read_rounds, selected_hits
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -63,23 +63,19 @@ def cells(grid: Path) -> dict[tuple[str, str], list[dict[str, Any]]]:
         summary = json.loads(path.read_text(encoding="utf-8"))
         seed = run.name.rsplit("--", 1)[1]
         found[(setting, method)].append(
-            {**summary, "seed_name": seed, "mb": _mb_to_best(run), "hits": _hits_at_best(run)}
+            {
+                **summary,
+                "seed_name": seed,
+                "mb": _mb_to_best(run, summary),
+                "hits": selected_hits(run),
+            }
         )
     return found
 
 
-def _hits_at_best(run: Path) -> np.ndarray:
-    """Per-user test HR@10 (sampled) at the selected round, users in id order."""
-    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    with np.load(run / "ranks" / f"round-{summary['best_round']:04d}.npz") as ranks:
-        return hit_rate(ranks["test_sampled"][np.argsort(ranks["users"])], 10)
-
-
-def _mb_to_best(run: Path) -> float:
+def _mb_to_best(run: Path, summary: dict[str, Any]) -> float:
     """MB each client sent and received, up + down, in rounds 1 to the selected round."""
-    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    rounds = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    upto = [r for r in rounds if r["round"] <= summary["best_round"]]
+    upto = [r for r in read_rounds(run) if r["round"] <= summary["best_round"]]
     sent = sum(r["upload_bytes"] + r["download_bytes"] for r in upto)
     return sent / summary["clients_per_round"] / 1e6
 
