@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from flwr.supercore.differential_privacy import compute_adaptive_noise_params
-from opacus.accountants import RDPAccountant
 
 from fedrec.aggregation.updates import UserUpdates
 from fedrec.config.client_dp import ClientDPConfig
@@ -154,6 +153,10 @@ def client_level_epsilon(
         return 0.0
     if noise_multiplier == 0:
         return math.inf
+    # Imported here: Opacus pulls in scipy.stats and torch.distributed (1.8 s), and every node
+    # process imports this module whether or not the run uses DP.
+    from opacus.accountants import RDPAccountant
+
     accountant = RDPAccountant()
     accountant.history = [(noise_multiplier, sample_rate, rounds)]
     return float(accountant.get_epsilon(delta=delta))

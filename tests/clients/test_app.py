@@ -1,6 +1,9 @@
 """The ClientApp called directly with hand-made messages (no Ray, no simulation engine)."""
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Metadata, RecordDict
@@ -91,3 +94,17 @@ def test_private_state_persists_across_rounds_and_evaluate_returns_ranks(tmp_pat
     assert ranks[wire.USERS].numpy().tolist() == list(range(15, 30))
     sampled = ranks["test_sampled"].numpy()
     assert sampled.min() >= 1 and sampled.max() <= cfg.data.eval_negatives + 1
+
+
+def test_starting_a_node_does_not_import_opacus() -> None:
+    # Prepare: a fresh interpreter, as a Ray actor is, with the repository on its path
+    code = "import sys, clients.app, server.app; print('opacus' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+
+    # Execute
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+
+    # Assert: Opacus (1.8 s of imports in every node process) waits for a DP run to need it
+    assert out.stdout.strip() == "False"
