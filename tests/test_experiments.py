@@ -24,6 +24,7 @@ TUNED = {
         "ml100k_strict.yaml",
         "ml100k_strict_wide.yaml",
         "ml100k_strict_centralised.yaml",
+        "ml100k_strict_wide_fedncf.yaml",
     )
 }
 
