@@ -192,8 +192,14 @@ class _Step:
         if t.local.grad is not None:  # D's rate is C's times fedrap.local_lr_scale
             t.local.sub_(self.cfg.local_lr_scale * lr_row * (t.local.grad + wd * t.local))
         if t.glob.grad is not None:
-            pull = prox * (t.glob - t.anchor)
-            t.glob.sub_(lr_row * (t.glob.grad + client_c_decay(self.cfg) * t.glob + pull))
+            # Terms with a zero weight are skipped, not multiplied by 0: each is a pass over C's
+            # rows, and FedMF and FedNCF (no decay on C, no FedProx) would pay for two.
+            step, decay = t.glob.grad, client_c_decay(self.cfg)
+            if decay:
+                step = step + decay * t.glob
+            if prox:
+                step = step + prox * (t.glob - t.anchor)
+            t.glob.sub_(lr_row * step)
 
     @torch.no_grad()
     def _step_params(self, t: _Leaves, lr_head: torch.Tensor) -> None:
@@ -228,10 +234,21 @@ class _Step:
         ones = torch.ones_like(prob)
         bce = pos * F.binary_cross_entropy(prob, ones, reduction="none")
         bce = bce + (hits - pos) * F.binary_cross_entropy(prob, ones - 1, reduction="none")
-        l1 = self.cfg.regulariser == "l1"
-        reg = t.glob.abs().sum(1) if l1 else (t.glob * t.glob).sum(1)
-        gap = ((t.local - t.glob) ** 2).sum(1)
-        s = self.settings
-        penalty = self.c_on * s.mu * reg - self.d_on * self.c_on * s.lam * gap
-        row_loss = (bce + hits / width * penalty) * inv_n
+        penalty = self._penalty(t)
+        row_loss = (bce if penalty is None else bce + hits / width * penalty) * inv_n
         return torch.zeros(len(counts)).index_add(0, self.row_user, row_loss)
+
+    def _penalty(self, t: _Leaves) -> torch.Tensor | None:
+        """Per row: μ·|C| (or μ·C²) − λ·(D − C)², leaving out terms whose weight is zero.
+
+        FedMF, FedNCF and the no-D ablation have μ or λ at zero (or no D); computing such a
+        term and its gradient would cost passes over the rows for an exact zero.
+        """
+        s, penalty = self.settings, None
+        if self.c_on and s.mu:
+            reg = t.glob.abs().sum(1) if self.cfg.regulariser == "l1" else (t.glob * t.glob).sum(1)
+            penalty = s.mu * reg
+        if self.d_on and self.c_on and s.lam:
+            gap = s.lam * ((t.local - t.glob) ** 2).sum(1)
+            penalty = -gap if penalty is None else penalty - gap
+        return penalty
