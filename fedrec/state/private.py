@@ -9,11 +9,16 @@ import torch
 
 @dataclass
 class PrivateState:
-    """The private tensors of a cohort, dense: D per user and the score head (for evaluation)."""
+    """The private tensors of a cohort, dense: D per user and the score head (for evaluation).
+
+    ``has_local`` is False when the algorithm keeps no D: ``item_local`` is then a read-only
+    zero view that occupies no memory, and a scorer can leave the D term out.
+    """
 
     item_local: torch.Tensor  # (U, n_items, dim)
     head_weight: torch.Tensor  # (U, dim)
     head_bias: torch.Tensor  # (U,)
+    has_local: bool = True
 
 
 @dataclass

@@ -14,6 +14,9 @@ D' may be stored in half precision (``federation.state_precision=float16``) to h
 the largest thing a run keeps (2.9 GB in float32 for MovieLens-1M). Training still runs in
 float32 on the rows it reads; each round rounds a written row once, to 11 significant bits.
 A float16 D' is renormalised while its scale is still near 1, so D' stays about as large as D.
+
+An algorithm without D (FedMF, FedNCF, FedRAP's no-D ablation) opens the store with
+``keep_local=False``: it then holds the heads only, and D reads as zeros.
 """
 
 from __future__ import annotations
@@ -45,10 +48,18 @@ class ClientStateStore:
         The shared initial tensors, returned for users not trained yet.
     precision : str
         How D' is stored: ``"float32"`` (exact) or ``"float16"`` (half the bytes).
+    keep_local : bool
+        False for an algorithm that keeps no D: no D is stored (``init``'s D must be zero),
+        and a round that changes D is refused.
     """
 
     def __init__(
-        self, folder: Path, users: IntArray, init: InitialState, precision: str = "float32"
+        self,
+        folder: Path,
+        users: IntArray,
+        init: InitialState,
+        precision: str = "float32",
+        keep_local: bool = True,
     ) -> None:
         self.users = np.asarray(users, dtype=np.int64)
         if np.any(np.diff(self.users) <= 0):
@@ -62,7 +73,13 @@ class ClientStateStore:
         if local_dtype not in _MIN_SCALE:
             raise ValueError(f"state precision must be float32 or float16, not {precision!r}")
         self._min_scale = _MIN_SCALE[local_dtype]
-        self._local = _open(folder / "item_local.npy", (n, n_items, dim), local_dtype)
+        if not keep_local and bool(init.item_local.any()):
+            raise ValueError("a store without D needs a zero initial D")
+        self.keep_local = keep_local
+        # Without D, the largest file of the store (n · n_items · dim) is never created.
+        self._local = (
+            _open(folder / "item_local.npy", (n, n_items, dim), local_dtype) if keep_local else None
+        )
         self._scale = _open(folder / "item_local_scale.npy", (n,), np.float64)
         width = init.head_weight.shape[-1]  # affine head weight, or a model's private part
         self._weight = _open(folder / "head_weight.npy", (n, width), np.float32)
@@ -84,7 +101,7 @@ class ClientStateStore:
         # Users never trained are not read from the file: their pages were never written.
         rows = self.init.item_local.numpy()[row_item]
         old = np.flatnonzero(trained[row_user])
-        if len(old):
+        if len(old) and self._local is not None:
             owner = slots[row_user[old]]
             rows[old] = self._local[owner, row_item[old]] * self._scale[owner, None].astype(
                 np.float32
@@ -102,28 +119,45 @@ class ClientStateStore:
     ) -> None:
         """Store a round's result: trained rows, heads, and the decay of every other row."""
         slots = self.slots(users)
+        if self._local is None:
+            if bool(state.local_rows.any()):
+                raise ValueError("this store keeps no D, but a round changed D's rows")
+        else:
+            self._update_local(self._local, slots, (row_user, row_item), state, untouched_scale)
+        self._weight[slots] = state.head_weight.numpy()
+        self._bias[slots] = state.head_bias.numpy()
+        self._trained[slots] = True
+
+    def _update_local(
+        self,
+        local: np.memmap,
+        slots: IntArray,
+        rows: tuple[IntArray, IntArray],
+        state: TouchedState,
+        untouched_scale: torch.Tensor,
+    ) -> None:
+        row_user, row_item = rows
         fresh = ~self._trained[slots]
         if fresh.any():
-            self._local[slots[fresh]] = self.init.item_local.numpy()
+            local[slots[fresh]] = self.init.item_local.numpy()
             self._scale[slots[fresh]] = 1.0
         scale = self._scale[slots] * untouched_scale.numpy().astype(np.float64)
         tiny = scale < self._min_scale
         if tiny.any():
-            self._local[slots[tiny]] *= scale[tiny, None, None].astype(np.float32)
+            local[slots[tiny]] *= scale[tiny, None, None].astype(np.float32)
             scale[tiny] = 1.0
         self._scale[slots] = scale
         values = state.local_rows.numpy() / scale[row_user, None].astype(np.float32)
-        self._check_representable(values)
-        self._local[slots[row_user], row_item] = values
-        self._weight[slots] = state.head_weight.numpy()
-        self._bias[slots] = state.head_bias.numpy()
-        self._trained[slots] = True
+        _check_representable(values, local.dtype)
+        local[slots[row_user], row_item] = values
 
     def replace_local(self, users: IntArray, local: torch.Tensor) -> None:
         """Overwrite the users' whole D, ``(U, n_items, dim)``; call after :meth:`update`.
 
         For algorithms whose private item table is the user's own trained copy (PFedRec).
         """
+        if self._local is None:
+            raise ValueError("this store keeps no D to replace")
         slots = self.slots(users)
         self._local[slots] = local.numpy()
         self._scale[slots] = 1.0
@@ -133,6 +167,10 @@ class ClientStateStore:
         """Return the users' dense private state (for evaluation)."""
         slots = self.slots(users)
         trained = self._trained[slots]
+        weight, bias = self._heads(slots, trained)
+        if self._local is None:
+            zero = torch.zeros(()).expand(len(slots), *self.init.item_local.shape)
+            return PrivateState(zero, weight, bias, has_local=False)
         # One pass over the stored D' (users are mostly a contiguous run of slots): scale into
         # a fresh float32 block, then put the shared initial D where a user never trained.
         local = np.empty((len(slots), *self.init.item_local.shape), dtype=np.float32)
@@ -141,19 +179,7 @@ class ClientStateStore:
         fresh = ~trained
         if fresh.any():
             local[fresh] = self.init.item_local.numpy()
-        weight, bias = self._heads(slots, trained)
         return PrivateState(item_local=torch.from_numpy(local), head_weight=weight, head_bias=bias)
-
-    def _check_representable(self, values: np.ndarray) -> None:
-        """Refuse to store values the store's precision would turn into infinities."""
-        if self._local.dtype == np.float32 or not len(values):
-            return
-        largest = float(np.abs(values).max())
-        if largest > float(np.finfo(self._local.dtype).max):
-            raise OverflowError(
-                f"a private embedding value ({largest:.3g}) does not fit "
-                f"federation.state_precision={self._local.dtype}; use float32"
-            )
 
     def _heads(self, slots: IntArray, trained: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         weight = torch.from_numpy(np.array(self._weight[slots], dtype=np.float32))
@@ -166,7 +192,8 @@ class ClientStateStore:
     def flush(self) -> None:
         """Push written pages to the files (they are also flushed when the store is dropped)."""
         for array in (self._local, self._scale, self._weight, self._bias, self._trained):
-            array.flush()
+            if array is not None:
+                array.flush()
 
 
 def _rows(array: np.memmap, slots: IntArray) -> np.ndarray:
@@ -174,6 +201,18 @@ def _rows(array: np.memmap, slots: IntArray) -> np.ndarray:
     if len(slots) and np.all(np.diff(slots) == 1):
         return array[slots[0] : slots[-1] + 1]
     return array[slots]
+
+
+def _check_representable(values: np.ndarray, dtype: np.dtype) -> None:
+    """Refuse to store values a float16 D' would turn into infinities."""
+    if dtype == np.float32 or not len(values):
+        return
+    largest = float(np.abs(values).max())
+    if largest > float(np.finfo(dtype).max):
+        raise OverflowError(
+            f"a private embedding value ({largest:.3g}) does not fit "
+            f"federation.state_precision={dtype}; use float32"
+        )
 
 
 def _open(path: Path, shape: tuple[int, ...], dtype: type | np.dtype) -> np.memmap:

@@ -98,3 +98,41 @@ def test_half_precision_store_refuses_values_it_cannot_hold_and_a_changed_precis
         _store(tmp_path, precision="float32")
     with pytest.raises(ValueError, match="float32 or float16"):
         _store(tmp_path / "other", precision="int8")
+
+
+def _store_without_d(path, users=(4, 5, 9)):
+    init = initial_state(n_items=6, dim=3, seed=0, variant="global_only")
+    return ClientStateStore(path, np.array(users), init, keep_local=False)
+
+
+def test_a_store_without_d_keeps_heads_only_and_reads_d_as_zeros(tmp_path):
+    # Prepare: user 5 trains (its D rows stay zero), then the store is reopened from disk.
+    store = _store_without_d(tmp_path)
+    rows = TouchedState(torch.zeros(2, 3), torch.full((1, 3), 2.0), torch.full((1,), 3.0))
+    # Execute
+    store.update(np.array([5]), np.array([0, 0]), np.array([1, 4]), rows, torch.tensor([0.5]))
+    store.flush()
+    again = _store_without_d(tmp_path)
+    dense = again.load(np.array([4, 5]))
+    touched = again.touched(np.array([5]), np.array([0]), np.array([2]))
+    # Assert: no D file, zero D everywhere, the trained head kept and the others initial.
+    assert not (tmp_path / "item_local.npy").exists()
+    assert not dense.has_local and dense.item_local.shape == (2, 6, 3)
+    assert not dense.item_local.any() and not touched.local_rows.any()
+    torch.testing.assert_close(dense.head_weight[1], torch.full((3,), 2.0))
+    torch.testing.assert_close(dense.head_weight[0], store.init.head_weight)
+    assert float(dense.head_bias[1]) == 3.0
+
+
+def test_a_store_without_d_refuses_a_nonzero_d(tmp_path):
+    store = _store_without_d(tmp_path)
+    changed = TouchedState(torch.ones(1, 3), torch.ones(1, 3), torch.zeros(1))
+    with pytest.raises(ValueError, match="changed D's rows"):
+        store.update(np.array([4]), np.array([0]), np.array([0]), changed, torch.tensor([1.0]))
+    with pytest.raises(ValueError, match="no D to replace"):
+        store.replace_local(np.array([4]), torch.ones(1, 6, 3))
+    with pytest.raises(ValueError, match="zero initial D"):
+        ClientStateStore(
+            tmp_path / "x", np.array([1]), _store(tmp_path / "y").init, keep_local=False
+        )
+    assert not store._trained[0]  # the refused round stored nothing

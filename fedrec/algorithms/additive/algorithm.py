@@ -100,7 +100,8 @@ class AdditiveFedRAP:
         hosted = (int(node.hosted[0]), int(node.hosted[-1]) + 1) if len(node.hosted) else (0, 0)
         init = self._initial(node.split.n_items)
         precision = self.cfg.federation.state_precision
-        return _open_store(str(node.state_dir), hosted, init, precision)
+        keep_local = self.model.recipe.own_copy or self.cfg.fedrap.variant != "global_only"
+        return _open_store(str(node.state_dir), hosted, init, precision, keep_local)
 
 
 @lru_cache(maxsize=8)
@@ -139,8 +140,8 @@ def _initial(
 
 @lru_cache(maxsize=64)
 def _open_store(
-    folder: str, hosted: tuple[int, int], init: InitialState, precision: str
+    folder: str, hosted: tuple[int, int], init: InitialState, precision: str, keep_local: bool
 ) -> ClientStateStore:
     """One store per node folder and process: reopening memory maps every message is costly."""
     users = np.arange(*hosted, dtype=np.int64)
-    return ClientStateStore(Path(folder), users, init, precision)
+    return ClientStateStore(Path(folder), users, init, precision, keep_local)

@@ -30,6 +30,7 @@ from fedrec.config.schema import ExperimentConfig
 from fedrec.data.types import IntArray, SplitData
 from fedrec.models import create_model
 from fedrec.models.params import ModelLayout
+from fedrec.state.private import PrivateState
 from fedrec.state.store import ClientStateStore
 from fedrec.wire import TARGET_RANK
 
@@ -242,7 +243,7 @@ def evaluate_node(
     @torch.no_grad()
     def rank(cohort: IntArray) -> dict[str, torch.Tensor]:
         private = store.load(cohort)
-        items = private.item_local if model.recipe.own_copy else private.item_local + item_global
+        items = _scored_items(private, item_global, model.recipe.own_copy)
         scores = cohort_logits(cfg, layout, items, private.head_weight, shared)
         if cfg.eval.score == "probability":
             scores = torch.sigmoid(scores)
@@ -252,6 +253,15 @@ def evaluate_node(
         return ranks
 
     return collect_ranks(users, size, rank)
+
+
+def _scored_items(private: PrivateState, item_global: torch.Tensor, own_copy: bool) -> torch.Tensor:
+    """Return each user's item table: its own copy, C + D, or C alone when there is no D."""
+    if own_copy:
+        return private.item_local
+    if private.has_local:
+        return private.item_local + item_global
+    return item_global.expand(len(private.item_local), -1, -1)  # no zero block to add
 
 
 def cohort_logits(

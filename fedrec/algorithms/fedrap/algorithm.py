@@ -57,7 +57,8 @@ class FedRAP:
         fed = self.cfg.fedrap
         key = (node.split.n_items, fed.dim, self.cfg.seed, fed.variant, fed.local_init_std)
         precision = self.cfg.federation.state_precision
-        return _open_store(str(node.state_dir), hosted, key, precision)
+        keep_local = fed.variant != "global_only"
+        return _open_store(str(node.state_dir), hosted, key, precision, keep_local)
 
 
 @lru_cache(maxsize=4)
@@ -71,7 +72,8 @@ def _open_store(
     hosted: tuple[int, int],
     key: tuple[int, int, int, str, float],
     precision: str = "float32",
+    keep_local: bool = True,
 ) -> ClientStateStore:
     """One store per node folder and process: reopening memory maps every message is costly."""
     users = np.arange(*hosted, dtype=np.int64)
-    return ClientStateStore(Path(folder), users, _initial(*key), precision)
+    return ClientStateStore(Path(folder), users, _initial(*key), precision, keep_local)

@@ -12,9 +12,10 @@ from fedrec.state.private import PrivateState
 @torch.no_grad()
 def cohort_logits(state: PrivateState, item_global: torch.Tensor) -> torch.Tensor:
     """Return every user's logit for every item, shape ``(U, n_items)``."""
-    local = torch.einsum("uid,ud->ui", state.item_local, state.head_weight)
-    shared = state.head_weight @ item_global.T
-    return local + shared + state.head_bias.unsqueeze(1)
+    logits = state.head_weight @ item_global.T
+    if state.has_local:  # without D, a user's scores are one matrix product, not U of them
+        logits = torch.einsum("uid,ud->ui", state.item_local, state.head_weight) + logits
+    return logits + state.head_bias.unsqueeze(1)
 
 
 @torch.no_grad()
