@@ -75,7 +75,6 @@ class ClientStateStore:
         self._min_scale = _MIN_SCALE[local_dtype]
         if not keep_local and bool(init.item_local.any()):
             raise ValueError("a store without D needs a zero initial D")
-        self.keep_local = keep_local
         # Without D, the largest file of the store (n · n_items · dim) is never created.
         self._local = (
             _open(folder / "item_local.npy", (n, n_items, dim), local_dtype) if keep_local else None
