@@ -20,7 +20,7 @@ from fedrec.config.load import config_to_yaml
 from fedrec.config.schema import ExperimentConfig
 from fedrec.metrics.confidence import bootstrap_interval
 from fedrec.metrics.ranking import hit_rate, ndcg
-from fedrec.wire import RANK_KEYS
+from fedrec.wire import RANK_KEYS, USERS
 
 
 class RunFolder:
@@ -49,8 +49,15 @@ class RunFolder:
             fh.write(json.dumps(record) + "\n")
 
     def save_ranks(self, server_round: int, ranks: dict[str, np.ndarray]) -> None:
-        """Save per-user ranks of one evaluated round, so any metric can be recomputed."""
+        """Save per-user ranks of one evaluated round, so any metric can be recomputed.
+
+        Users are saved in id order, whichever node replied first: a bootstrap interval over
+        them (:func:`rank_intervals`) resamples by position, so the order must not vary by run.
+        """
         path = self.path / "ranks" / f"round-{server_round:04d}.npz"
+        if USERS in ranks:
+            order = np.argsort(ranks[USERS], kind="stable")
+            ranks = {name: values[order] for name, values in ranks.items()}
         np.savez_compressed(path, **ranks)  # type: ignore[arg-type]
 
     def write_summary(self, summary: dict[str, Any]) -> None:

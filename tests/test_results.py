@@ -1,12 +1,21 @@
-"""Run folders (an unfinished run is set aside whole, never appended to or deleted) and the
-selection of a run's reported round."""
+"""Run folders (an unfinished run is set aside whole, never appended to or deleted; ranks in user
+order) and the selection of a run's reported round."""
 
+import numpy as np
 import pytest
 
 import fedrec.state.budget as budget
 from fedrec.config import ConfigError, load_config
-from fedrec.results import first_selectable_round, selectable, set_aside, summarise
+from fedrec.results import (
+    RunFolder,
+    first_selectable_round,
+    rank_intervals,
+    selectable,
+    set_aside,
+    summarise,
+)
 from fedrec.state.budget import ram_store_path
+from fedrec.wire import RANK_KEYS
 from server.app import refuse_earlier_run
 
 
@@ -71,3 +80,19 @@ def test_runs_without_a_ramp_select_from_round_one():
     sparse = load_config(overrides=["rounds=5", "sparsity.target_density=0.1"])
     assert first_selectable_round(dense) == first_selectable_round(sparse) == 1
     assert summarise(dense, _scored(0.9, 0.5), {})["best_round"] == 1
+
+
+def test_ranks_are_saved_in_user_order_so_their_intervals_do_not_depend_on_reply_order(tmp_path):
+    # Prepare: the same round, pooled from two nodes that replied in either order
+    rng = np.random.default_rng(0)
+    users = np.arange(200)
+    ranks = {"users": users, **{k: rng.integers(1, 101, 200) for k in RANK_KEYS}}
+    swapped = {k: np.concatenate([v[100:], v[:100]]) for k, v in ranks.items()}
+    # Execute
+    for name, pooled in (("a", ranks), ("b", swapped)):
+        RunFolder(tmp_path / name).save_ranks(1, pooled)
+    # Assert
+    with np.load(tmp_path / "b" / "ranks" / "round-0001.npz") as saved:
+        assert np.array_equal(saved["users"], users)
+        assert np.array_equal(saved["test_sampled"], ranks["test_sampled"])
+    assert rank_intervals(tmp_path / "a", 1, 10) == rank_intervals(tmp_path / "b", 1, 10)
