@@ -20,12 +20,14 @@ from fedrec.config import ConfigError, ExperimentConfig, load_config
 from fedrec.deploy.commands import add_deploy_commands
 
 
-def simulate(cfg: ExperimentConfig, verbose: bool | None = None) -> Path:
+def simulate(cfg: ExperimentConfig, verbose: bool | None = None, ray_address: str = "") -> Path:
     """Run one experiment as a Flower simulation on the Ray backend; return its run folder.
 
     Flower's per-round INFO lines are silenced unless ``verbose``: the progress bar shows the
     rounds. (flwr sets its logger to DEBUG when first imported, so this is done after.)
-    ``None`` keeps what the command line asked for (``-v``).
+    ``None`` keeps what the command line asked for (``-v``). ``ray_address`` joins a running
+    Ray cluster when the config names none (a grid's own cluster, :mod:`fedrec.cluster`); it is
+    where the run executes, not what it computes, so the saved config does not record it.
     """
     from flwr.simulation import run_simulation
 
@@ -42,7 +44,7 @@ def simulate(cfg: ExperimentConfig, verbose: bool | None = None) -> Path:
         server_app=make_server_app(cfg),
         client_app=make_client_app(cfg),
         num_supernodes=cfg.federation.num_nodes,
-        backend_config=ray_backend_config(cfg),  # type: ignore[arg-type]
+        backend_config=ray_backend_config(cfg, ray_address),  # type: ignore[arg-type]
     )
     run_dir = Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name
     if not (run_dir / "summary.json").exists():
@@ -50,11 +52,17 @@ def simulate(cfg: ExperimentConfig, verbose: bool | None = None) -> Path:
     return run_dir
 
 
-def ray_backend_config(cfg: ExperimentConfig) -> dict[str, dict[str, object]]:
-    """Flower's Ray backend settings: node resources, and an existing cluster if one is given."""
+def ray_backend_config(
+    cfg: ExperimentConfig, ray_address: str = ""
+) -> dict[str, dict[str, object]]:
+    """Flower's Ray backend settings: node resources, and an existing cluster if one is given.
+
+    The config's ``federation.ray_address`` comes first, then ``ray_address``.
+    """
     init_args: dict[str, object] = {"log_to_driver": True}
-    if cfg.federation.ray_address:
-        init_args["address"] = cfg.federation.ray_address
+    address = cfg.federation.ray_address or ray_address
+    if address:
+        init_args["address"] = address
     else:
         # Without an address, ray.init joins any cluster a `ray start` left on this machine,
         # whose workers may run another checkout's code; "local" always starts a fresh one.
@@ -155,7 +163,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    reports = write_reports(grid, run_grid(grid, args.report_only, args.jobs))
+    rows = run_grid(grid, args.report_only, args.jobs, own_ray=not args.ray_per_cell)
+    reports = write_reports(grid, rows)
     print(reports.markdown.read_text(encoding="utf-8"))
     print(f"written: {reports.csv}, {reports.markdown}")
     print("figures: " + ", ".join(str(path) for path in reports.figures))
@@ -202,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="cells run side by side, each a `fedrec run` process (default: 1, in this process)",
+    )
+    compare.add_argument(
+        "--ray-per-cell",
+        action="store_true",
+        help="start Ray for every cell (default: cells in this process share one Ray cluster)",
     )
     compare.set_defaults(func=_cmd_compare)
     audit = sub.add_parser("audit", help="leakage audit of a run's recorded uploads")

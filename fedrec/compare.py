@@ -33,7 +33,7 @@ from fedrec.metrics.confidence import paired_test
 from fedrec.overrides import expand
 from fedrec.plots import write_plots
 from fedrec.results import selected_hits, set_aside
-from fedrec.runs import RunJob, run_side_by_side
+from fedrec.runs import RunJob, run_one_by_one, run_side_by_side
 
 BASELINES = {
     "mostpop": ["algorithm=mostpop", "rounds=1"],
@@ -100,7 +100,9 @@ class Grid:
         ]
 
 
-def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[str, Any]]:
+def run_grid(
+    grid: Grid, report_only: bool = False, jobs: int = 1, own_ray: bool = True
+) -> list[dict[str, Any]]:
     """Run every unfinished cell, then return one row per cell.
 
     Every unfinished cell's config is resolved before the first one runs, so a typo in the last
@@ -108,10 +110,13 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
     first), so a grid stopped part-way has complete tables for its first seeds. ``jobs`` 1 runs
     the cells one after another in this process; more runs that many side by side as ``fedrec
     run`` processes, each logging to ``<cell>.log`` in the grid's folder (:mod:`fedrec.runs`).
+    With ``own_ray``, cells run in this process share one Ray cluster of the grid's own
+    (:mod:`fedrec.cluster`) instead of starting Ray each; cells side by side never share one,
+    as each would wait for the nodes of the other.
     ``report_only`` runs nothing and returns the finished cells only (a partial grid; the
     report's ``seeds`` column says how many each has).
     """
-    from fedrec.cli import resolve_config, simulate
+    from fedrec.cli import resolve_config
 
     if jobs < 1:
         raise ConfigError(f"jobs: at least one cell runs at a time, got {jobs}")
@@ -134,8 +139,8 @@ def run_grid(grid: Grid, report_only: bool = False, jobs: int = 1) -> list[dict[
     if jobs > 1:
         run_side_by_side([_job(grid, cell) for cell in todo], jobs)
     else:
-        for cfg in todo.values():
-            simulate(cfg)
+        head_log = grid.output_dir / "ray-head.log" if own_ray else None
+        run_one_by_one(list(todo.values()), head_log)
     return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells()]
 
 

@@ -14,3 +14,15 @@ def test_a_run_without_an_address_starts_its_own_ray_and_one_with_it_joins_that_
     # Assert: "local" keeps ray.init from joining a cluster some `ray start` left running.
     assert alone_args["address"] == "local"
     assert joined_args["address"] == "127.0.0.1:6379"
+
+
+def test_an_address_given_to_the_run_joins_that_cluster_unless_the_config_names_one():
+    # Prepare
+    plain = load_config(None, [])
+    named = load_config(None, ["federation.ray_address=10.0.0.1:6379"])
+    # Execute
+    given = ray_backend_config(plain, "127.0.0.1:7000")["init_args"]
+    kept = ray_backend_config(named, "127.0.0.1:7000")["init_args"]
+    # Assert
+    assert given["address"] == "127.0.0.1:7000" and "include_dashboard" not in given
+    assert kept["address"] == "10.0.0.1:6379"

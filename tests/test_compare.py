@@ -263,7 +263,7 @@ def test_cells_run_seed_by_seed_and_are_reported_method_by_method(tmp_path, monk
     methods = {"a": ["algorithm=fedrap"], "b": ["algorithm=fedmf"]}
     path.write_text(json.dumps({"output_dir": str(tmp_path), "seeds": [0, 1], "methods": methods}))
     # Execute
-    rows = run_grid(Grid.load(path))
+    rows = run_grid(Grid.load(path), own_ray=False)
     # Assert: every method of seed 0 (the grid's two, then its MostPop and Random references)
     # before any of seed 1; the report stays method by method.
     per_seed = ["fedrap", "fedmf", "mostpop", "random"]
@@ -290,7 +290,7 @@ def test_an_interrupted_cell_is_set_aside_and_run_again_from_scratch(tmp_path, m
     monkeypatch.setattr(fedrec.cli, "simulate", fake_simulate)
     monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"run": str(run_dir)})
     # Execute
-    run_grid(grid)
+    run_grid(grid, own_ray=False)
     # Assert: every cell started in a folder that did not exist; the stopped rounds are kept
     assert seen and not any(seen)
     (aside,) = tmp_path.glob("s--m--s0.interrupted-*")

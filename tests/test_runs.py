@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import fedrec
-from fedrec.runs import RunJob, run_environment, run_side_by_side
+from fedrec.runs import RunJob, run_environment, run_one_by_one, run_side_by_side
 
 
 def test_runs_get_our_environment_without_a_ray_address(monkeypatch):
@@ -44,3 +44,30 @@ def test_every_failed_run_is_named_with_its_log_after_all_ran(tmp_path):
 def test_at_least_one_worker_is_required(tmp_path):
     with pytest.raises(ValueError, match="at least 1"):
         run_side_by_side([RunJob("x", (), tmp_path / "x.log")], workers=0)
+
+
+def test_runs_one_by_one_share_one_cluster_unless_their_config_names_one(tmp_path, monkeypatch):
+    # Prepare: a fake cluster and runs that record where they ran
+    import contextlib
+
+    import fedrec.cli
+    import fedrec.runs
+    from fedrec.config import load_config
+
+    started, ran = [], []
+
+    @contextlib.contextmanager
+    def fake_cluster(log):
+        started.append(log)
+        yield "127.0.0.1:1"
+
+    monkeypatch.setattr(fedrec.runs, "own_cluster", fake_cluster)
+    monkeypatch.setattr(fedrec.cli, "simulate", lambda cfg, ray_address="": ran.append(ray_address))
+    plain, named = load_config(None, []), load_config(None, ["federation.ray_address=h:2"])
+    # Execute
+    run_one_by_one([plain, plain], tmp_path / "head.log")
+    run_one_by_one([named])
+    run_one_by_one([plain])
+    # Assert: one cluster for the first two; none for a run that names its own, or when not asked
+    assert started == [tmp_path / "head.log"]
+    assert ran == ["127.0.0.1:1", "127.0.0.1:1", "", ""]

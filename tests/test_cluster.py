@@ -1,0 +1,59 @@
+"""A cluster of one's own: runs join it, its processes descend from ours, and it stops after."""
+
+import time
+
+import psutil
+import pytest
+import ray
+
+import fedrec.cluster
+from fedrec.cluster import HOST, own_cluster
+
+
+def _ours() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _gone(pids: set[int], timeout_s: float = 10.0) -> bool:
+    """Whether every process in ``pids`` ended (zombies awaiting their reaper count as ended)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(_running(pid) for pid in pids):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.slow
+def test_a_run_joins_the_cluster_whose_processes_descend_from_ours_and_end_with_it(tmp_path):
+    # Prepare
+    before = _ours()
+    # Execute
+    with own_cluster(tmp_path / "head.log") as address:
+        ray.init(address=address, log_to_driver=False)
+        try:
+            nodes = ray.nodes()
+        finally:
+            ray.shutdown()
+        during = _ours() - before
+        names = {psutil.Process(pid).name() for pid in during if psutil.pid_exists(pid)}
+    # Assert: one live node; its raylet is ours (so a run's peak memory counts it)
+    assert address.startswith(f"{HOST}:")
+    assert sum(node["Alive"] for node in nodes) == 1
+    assert any("raylet" in name for name in names)
+    assert _gone(during)
+
+
+def test_a_head_that_fails_to_start_is_an_error_with_its_output(tmp_path, monkeypatch):
+    # Prepare: ray start refuses an unknown option at once
+    monkeypatch.setattr(fedrec.cluster, "start_args", lambda port: ["start", "--no-such-option"])
+    # Execute / Assert
+    with pytest.raises(RuntimeError, match="no-such-option"), own_cluster(tmp_path / "head.log"):
+        pass
