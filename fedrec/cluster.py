@@ -4,17 +4,23 @@ Flower's Ray backend starts a local Ray instance for every simulation and shuts 
 on the 2-core CPU, beside another run, ``ray.init`` alone took 11–14 s, and joining a running
 cluster 0.2–2.8 s. A grid of short cells pays it once per cell, so ``fedrec compare`` runs its cells
 against one cluster of its own (:func:`own_cluster`): a ``ray start --head --block`` child
-process on a free port, which joins no other cluster. No other run joins it by accident: a run
-given no address starts a fresh Ray (``address="local"``). Every process of the cluster descends
-from the grid's process, so a run's peak memory (:mod:`fedrec.resources`) still counts its nodes.
+process on a free port, with a temporary folder of its own, which joins no other cluster. No
+other run joins it by accident: a run given no address starts a fresh Ray (``address="local"``),
+and the head does not leave its address in ``/tmp/ray`` for a bare ``ray.init()`` to find after it
+stopped (``ray start`` writes it to its temporary folder, deleted with the cluster). Every
+process of the cluster descends from the grid's process, so a run's peak memory
+(:mod:`fedrec.resources`) still counts its nodes.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +45,7 @@ def own_cluster(log: Path, ready_timeout_s: float = 120.0) -> Iterator[str]:
     Yields
     ------
     str
-        ``host:port`` to pass as ``federation.ray_address``.
+        ``host:port``, for a run to join (``simulate(cfg, ray_address=...)``).
 
     Raises
     ------
@@ -48,26 +54,32 @@ def own_cluster(log: Path, ready_timeout_s: float = 120.0) -> Iterator[str]:
     """
     port = _free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w", encoding="utf-8") as out:
-        head = subprocess.Popen(
-            [sys.executable, "-m", "ray.scripts.scripts", *start_args(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_started(head, ready_timeout_s, log)
-            yield f"{HOST}:{port}"
-        finally:
-            _stop(head)
+    # Ray's unix sockets live under this folder, and socket paths must stay under ~107 bytes.
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    try:
+        with log.open("w", encoding="utf-8") as out:
+            head = subprocess.Popen(
+                [sys.executable, "-m", "ray.scripts.scripts", *start_args(port, temp_dir)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _wait_until_started(head, ready_timeout_s, log)
+                yield f"{HOST}:{port}"
+            finally:
+                _stop(head)
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def start_args(port: int) -> list[str]:
+def start_args(port: int, temp_dir: str) -> list[str]:
     """Return the ``ray`` arguments of a head that stays in the foreground until signalled."""
     return [
         "start",
         "--head",
         "--block",
         f"--port={port}",
+        f"--temp-dir={temp_dir}",
         "--include-dashboard=false",
         "--disable-usage-stats",
     ]

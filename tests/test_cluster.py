@@ -1,6 +1,8 @@
-"""A cluster of one's own: runs join it, its processes descend from ours, and it stops after."""
+"""A cluster of one's own: runs join it, its processes descend from ours, it stops after and
+leaves no address behind."""
 
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -35,6 +37,8 @@ def _running(pid: int) -> bool:
 def test_a_run_joins_the_cluster_whose_processes_descend_from_ours_and_end_with_it(tmp_path):
     # Prepare
     before = _ours()
+    address_file = Path("/tmp/ray/ray_current_cluster")  # where a bare ray.init() looks
+    known = address_file.read_text() if address_file.is_file() else None
     # Execute
     with own_cluster(tmp_path / "head.log") as address:
         ray.init(address=address, log_to_driver=False)
@@ -49,11 +53,13 @@ def test_a_run_joins_the_cluster_whose_processes_descend_from_ours_and_end_with_
     assert sum(node["Alive"] for node in nodes) == 1
     assert any("raylet" in name for name in names)
     assert _gone(during)
+    assert (address_file.read_text() if address_file.is_file() else None) == known
 
 
 def test_a_head_that_fails_to_start_is_an_error_with_its_output(tmp_path, monkeypatch):
     # Prepare: ray start refuses an unknown option at once
-    monkeypatch.setattr(fedrec.cluster, "start_args", lambda port: ["start", "--no-such-option"])
+    refused = ["start", "--no-such-option"]
+    monkeypatch.setattr(fedrec.cluster, "start_args", lambda port, temp_dir: refused)
     # Execute / Assert
     with pytest.raises(RuntimeError, match="no-such-option"), own_cluster(tmp_path / "head.log"):
         pass
