@@ -1,5 +1,5 @@
-"""A cluster of one's own: runs join it, its processes descend from ours, it stops after and
-leaves no address behind."""
+"""A cluster of one's own: a simulation runs on it, its processes descend from ours, it stops
+after and leaves no address behind."""
 
 import time
 from pathlib import Path
@@ -9,7 +9,11 @@ import pytest
 import ray
 
 import fedrec.cluster
+from fedrec.cli import resolve_config, simulate
 from fedrec.cluster import HOST, own_cluster
+from tests.factories import tiny_synthetic
+
+TINY = tiny_synthetic(30, 60, "rounds=2")
 
 
 def _ours() -> set[int]:
@@ -34,13 +38,15 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_a_run_joins_the_cluster_whose_processes_descend_from_ours_and_end_with_it(tmp_path):
+def test_a_simulation_runs_on_the_cluster_whose_processes_descend_from_ours_and_end(tmp_path):
     # Prepare
     before = _ours()
     address_file = Path("/tmp/ray/ray_current_cluster")  # where a bare ray.init() looks
     known = address_file.read_text() if address_file.is_file() else None
-    # Execute
+    # Execute: a simulation given the address in its config, then a look at the cluster
     with own_cluster(tmp_path / "head.log") as address:
+        overrides = [*TINY, f"output_dir={tmp_path}", f"federation.ray_address={address}"]
+        run = simulate(resolve_config(None, overrides))
         ray.init(address=address, log_to_driver=False)
         try:
             nodes = ray.nodes()
@@ -48,7 +54,8 @@ def test_a_run_joins_the_cluster_whose_processes_descend_from_ours_and_end_with_
             ray.shutdown()
         during = _ours() - before
         names = {psutil.Process(pid).name() for pid in during if psutil.pid_exists(pid)}
-    # Assert: one live node; its raylet is ours (so a run's peak memory counts it)
+    # Assert: the run finished on one live node; its raylet is ours (so peak memory counts it)
+    assert (run / "summary.json").exists()
     assert address.startswith(f"{HOST}:")
     assert sum(node["Alive"] for node in nodes) == 1
     assert any("raylet" in name for name in names)
