@@ -4,7 +4,8 @@ A grid is settings (e.g. protocols or datasets) × methods (algorithms and their
 seeds, each a set of ``key=value`` overrides on a common base; an item may also be the path of a
 YAML file of config keys, such as the best configuration ``fedrec tune`` writes. MostPop and
 Random are added to every grid, so each table shows where the trivial answers lie. Finished cells
-are not rerun. Reports: ``results.csv``, ``results.md`` and PNG figures (:mod:`fedrec.plots`).
+are not rerun; a stopped one continues from its checkpoint (:mod:`fedrec.cells`). Reports:
+``results.csv``, ``results.md`` and PNG figures (:mod:`fedrec.plots`).
 
 Grid file::
 
@@ -27,12 +28,12 @@ from typing import Any
 import numpy as np
 from omegaconf import OmegaConf
 
-from fedrec.cells import refuse_stale
-from fedrec.config import ConfigError
+from fedrec.cells import refuse_stale, resume_or_set_aside
+from fedrec.config import ConfigError, ExperimentConfig
 from fedrec.metrics.confidence import paired_test
 from fedrec.overrides import expand
 from fedrec.plots import write_plots
-from fedrec.results import selected_hits, set_aside
+from fedrec.results import selected_hits
 from fedrec.runs import RunJob, run_one_by_one, run_side_by_side
 
 BASELINES = {
@@ -132,21 +133,19 @@ def run_grid(
         for cell in sorted(grid.cells(), key=lambda cell: cell[2])
         if cell not in finished
     }
-    for cell in todo:
-        if grid.run_dir(*cell).exists():  # a run stopped before its summary
-            moved = set_aside(grid.run_dir(*cell))
-            print(f"unfinished cell moved to {moved}; running it again")
+    todo = resume_or_set_aside(grid, todo)
     if jobs > 1:
-        run_side_by_side([_job(grid, cell) for cell in todo], jobs)
+        run_side_by_side([_job(grid, cell, cfg) for cell, cfg in todo.items()], jobs)
     else:
         head_log = grid.output_dir / "ray-head.log" if own_ray else None
         run_one_by_one(list(todo.values()), head_log)
     return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells()]
 
 
-def _job(grid: Grid, cell: tuple[str, str, int]) -> RunJob:
+def _job(grid: Grid, cell: tuple[str, str, int], cfg: ExperimentConfig) -> RunJob:
     name = grid.run_dir(*cell).name
-    return RunJob(name, tuple(grid.overrides(*cell)), grid.output_dir / f"{name}.log")
+    resume = [f"resume={cfg.resume}"] if cfg.resume else []
+    return RunJob(name, (*grid.overrides(*cell), *resume), grid.output_dir / f"{name}.log")
 
 
 def present_methods(grid: Grid, rows: list[dict[str, Any]], setting: str) -> list[str]:

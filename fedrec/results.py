@@ -22,6 +22,9 @@ from fedrec.metrics.confidence import bootstrap_interval
 from fedrec.metrics.ranking import hit_rate, ndcg
 from fedrec.wire import RANK_KEYS, USERS
 
+#: The folder of a run's last checkpoint (written by :mod:`server.checkpoint`), until it finishes.
+CHECKPOINT_DIR = "checkpoint"
+
 
 class RunFolder:
     """Writes one run's artefacts under ``path``.
@@ -64,6 +67,11 @@ class RunFolder:
         """Write ``summary.json``."""
         text = json.dumps(summary, indent=2, sort_keys=True)
         (self.path / "summary.json").write_text(text + "\n", encoding="utf-8")
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    """Return whether ``run_dir`` holds a complete checkpoint, one a resumed run can start from."""
+    return (run_dir / CHECKPOINT_DIR / "state.json").is_file()
 
 
 def set_aside(run_dir: Path) -> Path:

@@ -20,7 +20,7 @@ from fedrec.privacy.client_level import client_dp_summary, expected_clients
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
 from fedrec.state.budget import StorePlacement, model_store_bytes, place_store
-from server.checkpoint import Checkpoint, restore_checkpoint
+from server.checkpoint import Checkpoint, discard_checkpoint, restore_checkpoint
 from server.loop import run_rounds
 from server.resume import check_resumable
 
@@ -58,6 +58,8 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
             "peak_rss_mb": rss.peak_mb,
             "peak_anon_shmem_mb": rss.peak_held_mb,
             "wall_seconds": time.perf_counter() - started,
+            # wall_seconds counts this process only: a resumed run's earlier rounds ran before.
+            "resumed_from_round": start.server_round if cfg.resume else None,
             "client_state": _state_summary(placement, cfg.keep_client_state),
             # Every user's DP-SGD steps sit in its node's ledger, in the store.
             **record_level_summary(cfg.dpsgd, run.state_dir),
@@ -70,6 +72,7 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
     if summary["best_round"] is not None:
         summary["intervals_95"] = rank_intervals(run.path, summary["best_round"], cfg.eval.top_k)
     run.write_summary(summary)
+    discard_checkpoint(run)  # only now: a run stopped before its summary can still resume
     return run.path
 
 

@@ -295,3 +295,23 @@ def test_an_interrupted_cell_is_set_aside_and_run_again_from_scratch(tmp_path, m
     assert seen and not any(seen)
     (aside,) = tmp_path.glob("s--m--s0.interrupted-*")
     assert (aside / "metrics.jsonl").read_text().count("round") == 2
+
+
+def test_a_stopped_cell_side_by_side_resumes_through_its_overrides(tmp_path, monkeypatch):
+    # Prepare: a stopped cell with a checkpoint, and a cell never started
+    import fedrec.compare as compare
+
+    grid = Grid("g", tmp_path, ["dataset=synthetic"], [0, 1], {"s": []}, {"m": []})
+    stopped = grid.run_dir("s", "m", 0)
+    (stopped / "checkpoint").mkdir(parents=True)
+    (stopped / "checkpoint" / "state.json").write_text('{"round": 2, "strategy": {}}')
+    _save_config(grid, "s", "m", 0)
+    jobs = []
+    monkeypatch.setattr(compare, "run_side_by_side", lambda js, workers: jobs.extend(js))
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {})
+    # Execute
+    run_grid(grid, jobs=2)
+    # Assert: `fedrec run` gets the folder to resume; the other cell starts afresh
+    resumed = {job.name: resolve_config(None, job.overrides).resume for job in jobs}
+    assert resumed["s--m--s0"] == str(stopped)
+    assert resumed["s--m--s1"] == ""

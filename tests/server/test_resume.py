@@ -1,5 +1,6 @@
 """A run killed after a checkpoint, then resumed, ends exactly like an uninterrupted run."""
 
+import json
 import os
 import signal
 import subprocess
@@ -7,10 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fedrec.cli import resolve_config, simulate
-from fedrec.results import read_rounds
+from fedrec.results import RunFolder, has_checkpoint, read_rounds
+from server.checkpoint import Checkpoint, discard_checkpoint, restore_checkpoint, write_checkpoint
 from tests.factories import tiny_synthetic
 
 TINY = tiny_synthetic(40, 80, "rounds=4", "checkpoint_every=2", "federation.participation=0.8")
@@ -47,7 +50,10 @@ def test_resume_after_a_kill_reaches_the_uninterrupted_result(tmp_path):
     assert not (killed / "summary.json").exists()
     # Execute
     resumed = simulate(resolve_config(None, [f"resume={killed}"]))
-    # Assert
+    # Assert: the same rounds; a finished run keeps no checkpoint (a copy of the client state)
+    assert not (whole / "checkpoint").exists() and not (resumed / "checkpoint").exists()
+    assert _summary(whole)["resumed_from_round"] is None
+    assert _summary(resumed)["resumed_from_round"] == 2
     expected, actual = read_rounds(whole), read_rounds(resumed)
     assert [r["round"] for r in actual] == [1, 2, 3, 4]
     for want, got in zip(expected, actual, strict=True):
@@ -62,3 +68,32 @@ def test_resume_of_a_folder_without_config_is_a_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="resume"):
         resolve_config(None, [f"resume={tmp_path}"])
+
+
+def _summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def test_a_checkpoint_restores_the_state_and_rounds_it_saved_until_discarded(tmp_path):
+    # Prepare: a checkpoint at round 2 of a run with one user's state, then round 3 recorded
+    run = RunFolder(tmp_path / "run")
+    run.state_dir.mkdir()
+    (run.state_dir / "user-0.npy").write_bytes(b"round 2")
+    for server_round in (1, 2):
+        run.append_round({"round": server_round})
+    arrays = {"C": np.arange(6.0).reshape(2, 3)}
+    write_checkpoint(run, Checkpoint(2, arrays, {"moments": [1.0]}))
+    (run.state_dir / "user-0.npy").write_bytes(b"round 3")
+    run.append_round({"round": 3})
+    # Execute
+    restored = restore_checkpoint(run)
+    # Assert
+    assert has_checkpoint(run.path)
+    assert (restored.server_round, restored.strategy_state) == (2, {"moments": [1.0]})
+    np.testing.assert_array_equal(restored.global_arrays["C"], arrays["C"])
+    assert (run.state_dir / "user-0.npy").read_bytes() == b"round 2"
+    assert [r["round"] for r in read_rounds(run.path)] == [1, 2]
+    # Execute / Assert: gone with every copy of the clients' state it held
+    discard_checkpoint(run)
+    assert not has_checkpoint(run.path)
+    assert sorted(p.name for p in run.path.iterdir()) == ["client_state", "metrics.jsonl", "ranks"]
