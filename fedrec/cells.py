@@ -12,7 +12,7 @@ from fedrec.config.diff import saved_differences
 from fedrec.results import has_checkpoint, set_aside
 
 if TYPE_CHECKING:
-    from fedrec.compare import Grid
+    from fedrec.grid import Grid
 
 #: Config keys a finished cell may differ in from its grid: they do not change its result.
 BOOKKEEPING = (

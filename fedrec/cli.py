@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from fedrec.bench_suites import SUITES
 from fedrec.config import ConfigError, ExperimentConfig, load_config
 from fedrec.deploy.commands import add_deploy_commands
+
+T = TypeVar("T")
 
 
 def simulate(cfg: ExperimentConfig, verbose: bool | None = None, ray_address: str = "") -> Path:
@@ -159,11 +162,14 @@ def _quiet_flower(verbose: bool) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from fedrec.compare import Grid, run_grid, write_reports
+    from fedrec.compare import run_grid, write_reports
+    from fedrec.grid import Grid
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    rows = run_grid(grid, args.report_only, args.jobs, own_ray=not args.ray_per_cell)
+    names = (args.settings, args.methods, args.seeds)
+    only = grid.select(args.settings, args.methods, args.seeds) if any(names) else None
+    rows = run_grid(grid, args.report_only, args.jobs, not args.ray_per_cell, only)
     reports = write_reports(grid, rows)
     print(reports.markdown.read_text(encoding="utf-8"))
     print(f"written: {reports.csv}, {reports.markdown}")
@@ -180,6 +186,15 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     print(json.dumps(report, indent=2, sort_keys=True))
     print(f"written: {args.run / 'audit.json'}")
     return 0
+
+
+def _comma_list(kind: Callable[[str], T]) -> Callable[[str], list[T]]:
+    """Return an argparse type that reads ``a,b,c`` as a list of ``kind``."""
+
+    def comma_list(text: str) -> list[T]:
+        return [kind(item.strip()) for item in text.split(",") if item.strip()]
+
+    return comma_list
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     bench.set_defaults(func=_cmd_bench)
     compare = sub.add_parser("compare", help="run a grid of experiments and tabulate them")
-    compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/compare.py)")
+    compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/grid.py)")
     compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
     compare.add_argument(
         "--report-only",
@@ -212,6 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="cells run side by side, each a `fedrec run` process (default: 1, in this process)",
     )
+    for flag, kind, what in (
+        ("--settings", str, "settings"),
+        ("--methods", str, "methods (of the grid, or mostpop, random)"),
+        ("--seeds", int, "seeds"),
+    ):
+        compare.add_argument(
+            flag,
+            type=_comma_list(kind),
+            default=[],
+            help=f"run only these {what}, comma-separated (default: all)",
+        )
     compare.add_argument(
         "--ray-per-cell",
         action="store_true",

@@ -1,45 +1,29 @@
 """``fedrec compare <grid.yaml>``: run a grid of experiments and tabulate them honestly.
 
-A grid is settings (e.g. protocols or datasets) × methods (algorithms and their settings) ×
-seeds, each a set of ``key=value`` overrides on a common base; an item may also be the path of a
-YAML file of config keys, such as the best configuration ``fedrec tune`` writes. MostPop and
-Random are added to every grid, so each table shows where the trivial answers lie. Finished cells
-are not rerun; a stopped one continues from its checkpoint (:mod:`fedrec.cells`). Reports:
-``results.csv``, ``results.md`` and PNG figures (:mod:`fedrec.plots`).
-
-Grid file::
-
-    name: protocols-ml100k
-    output_dir: runs/compare
-    base: [dataset=ml-100k, rounds=100]
-    seeds: [0]
-    settings: {legacy: [protocol=legacy], strict: [protocol=strict]}
-    methods: {fedrap: [algorithm=fedrap]}
+The grid (:mod:`fedrec.grid`) is settings × methods × seeds. Finished cells are not rerun; a
+stopped one continues from its checkpoint (:mod:`fedrec.cells`). Reports: ``results.csv``,
+``results.md`` and PNG figures (:mod:`fedrec.plots`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from fedrec.cells import refuse_stale, resume_or_set_aside
 from fedrec.config import ConfigError, ExperimentConfig
+from fedrec.grid import Grid
 from fedrec.metrics.confidence import paired_test
-from fedrec.overrides import expand
 from fedrec.plots import write_plots
 from fedrec.results import selected_hits
 from fedrec.runs import RunJob, run_one_by_one, run_side_by_side
 
-BASELINES = {
-    "mostpop": ["algorithm=mostpop", "rounds=1"],
-    "random": ["algorithm=random", "rounds=1"],
-}
 #: Reported metrics, and the key of their interval in ``summary.json``'s ``intervals_95``.
 METRICS = {
     "test_hr10": "test_sampled_hr10",
@@ -49,62 +33,14 @@ METRICS = {
 }
 
 
-@dataclass(frozen=True)
-class Grid:
-    """A comparison grid (see the module docstring for the file format)."""
-
-    name: str
-    output_dir: Path
-    base: list[str]
-    seeds: list[int]
-    settings: dict[str, list[str]]
-    methods: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: Path) -> Grid:
-        """Read a grid file; unknown keys and missing sections are errors."""
-        raw = OmegaConf.to_container(OmegaConf.load(path))
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: a grid file is a mapping")
-        unknown = set(raw) - {"name", "output_dir", "base", "seeds", "settings", "methods"}
-        if unknown:
-            raise ConfigError(f"{path}: unknown grid keys {sorted(unknown)}")
-        methods = {**{str(k): expand(v) for k, v in raw.get("methods", {}).items()}, **BASELINES}
-        return cls(
-            name=str(raw.get("name", path.stem)),
-            output_dir=Path(str(raw.get("output_dir", "runs/compare")))
-            / str(raw.get("name", path.stem)),
-            base=expand(raw.get("base", [])),
-            seeds=[int(s) for s in raw.get("seeds", [0])],
-            settings={str(k): expand(v) for k, v in raw.get("settings", {"default": []}).items()},
-            methods=methods,
-        )
-
-    def cells(self) -> list[tuple[str, str, int]]:
-        """Return every (setting, method, seed), in a stable order."""
-        return [(s, m, seed) for s in self.settings for m in self.methods for seed in self.seeds]
-
-    def run_dir(self, setting: str, method: str, seed: int) -> Path:
-        """Return one cell's run folder."""
-        return self.output_dir / f"{setting}--{method}--s{seed}"
-
-    def overrides(self, setting: str, method: str, seed: int) -> list[str]:
-        """Return one cell's overrides: base, then setting, then method, then seed and folder."""
-        return [
-            *self.base,
-            *self.settings[setting],
-            *self.methods[method],
-            f"seed={seed}",
-            f"output_dir={self.output_dir}",
-            f"run_name={setting}--{method}--s{seed}",
-            "progress=false",
-        ]
-
-
 def run_grid(
-    grid: Grid, report_only: bool = False, jobs: int = 1, own_ray: bool = True
+    grid: Grid,
+    report_only: bool = False,
+    jobs: int = 1,
+    own_ray: bool = True,
+    only: Collection[tuple[str, str, int]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every unfinished cell, then return one row per cell.
+    """Run every unfinished cell (of ``only``, if given), then return one row per finished cell.
 
     Every unfinished cell's config is resolved before the first one runs, so a typo in the last
     method is an error at once, not after hours. Cells run seed by seed (every method of seed 0
@@ -114,8 +50,8 @@ def run_grid(
     With ``own_ray``, cells run in this process share one Ray cluster of the grid's own
     (:mod:`fedrec.cluster`) instead of starting Ray each; cells side by side never share one,
     as each would wait for the nodes of the other.
-    ``report_only`` runs nothing and returns the finished cells only (a partial grid; the
-    report's ``seeds`` column says how many each has).
+    ``report_only`` runs nothing. A partial grid is reported over its finished cells (the
+    report's ``seeds`` column says how many each method has).
     """
     from fedrec.cli import resolve_config
 
@@ -126,11 +62,12 @@ def run_grid(
     if report_only:
         if not finished:
             raise ConfigError(f"grid '{grid.name}': no finished cell in {grid.output_dir}")
-        return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells() if cell in finished]
+        return _finished_rows(grid)
+    chosen = grid.cells() if only is None else only
     # Seed by seed: a grid stopped part-way leaves whole tables of its first seeds.
     todo = {
         cell: resolve_config(None, grid.overrides(*cell))
-        for cell in sorted(grid.cells(), key=lambda cell: cell[2])
+        for cell in sorted(chosen, key=lambda cell: cell[2])
         if cell not in finished
     }
     todo = resume_or_set_aside(grid, todo)
@@ -139,7 +76,12 @@ def run_grid(
     else:
         head_log = grid.output_dir / "ray-head.log" if own_ray else None
         run_one_by_one(list(todo.values()), head_log)
-    return [_row(grid.run_dir(*cell), *cell) for cell in grid.cells()]
+    return _finished_rows(grid)
+
+
+def _finished_rows(grid: Grid) -> list[dict[str, Any]]:
+    done = [cell for cell in grid.cells() if (grid.run_dir(*cell) / "summary.json").exists()]
+    return [_row(grid.run_dir(*cell), *cell) for cell in done]
 
 
 def _job(grid: Grid, cell: tuple[str, str, int], cfg: ExperimentConfig) -> RunJob:

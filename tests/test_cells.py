@@ -2,8 +2,8 @@
 
 from fedrec.cells import resume_or_set_aside
 from fedrec.cli import resolve_config
-from fedrec.compare import Grid
 from fedrec.config import config_to_yaml
+from fedrec.grid import Grid
 
 CELL = ("s", "m", 0)
 

@@ -4,13 +4,15 @@ are kept."""
 import csv
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import fedrec.cli
 from fedrec.cli import main, resolve_config, simulate
-from fedrec.compare import Grid, annotate, markdown_table, run_grid
+from fedrec.compare import annotate, markdown_table, run_grid
 from fedrec.config import ConfigError, config_to_yaml
+from fedrec.grid import BASELINES, Grid
 from tests.plot_checks import assert_png_with_content
 
 GRID = """
@@ -97,9 +99,7 @@ def _rows(seconds=(1.0,), bytes_=(10.0,)):
 
 
 def _grid(tmp_path, seeds=(0,)):
-    import fedrec.compare as compare
-
-    return Grid("g", tmp_path, [], list(seeds), {"s": []}, {"weak": [], **compare.BASELINES})
+    return Grid("g", tmp_path, [], list(seeds), {"s": []}, {"weak": [], **BASELINES})
 
 
 def test_markdown_marks_methods_that_do_not_beat_most_pop(tmp_path, monkeypatch):
@@ -132,7 +132,7 @@ def test_report_only_tabulates_the_finished_cells_of_a_partial_grid(tmp_path, mo
     # second setting not run.
     import fedrec.compare as compare
 
-    grid = Grid("g", tmp_path, [], [0, 1, 2], {"s": [], "t": []}, {"weak": [], **compare.BASELINES})
+    grid = Grid("g", tmp_path, [], [0, 1, 2], {"s": [], "t": []}, {"weak": [], **BASELINES})
     rows = [r for r in _rows(seconds=(1.0, 3.0), bytes_=(1.0, 3.0)) if r["method"] == "weak"]
     rows += [r for r in _rows() if r["method"] != "weak"]
     for row in rows:
@@ -211,24 +211,6 @@ def test_a_finished_cell_without_its_config_is_refused(tmp_path):
 def test_report_only_on_a_grid_with_nothing_finished_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="no finished cell"):
         run_grid(_grid(tmp_path), report_only=True)
-
-
-def test_grid_with_unknown_keys_is_an_error(tmp_path):
-    path = tmp_path / "g.yaml"
-    path.write_text("name: g\nsettingz: {}\n")
-    with pytest.raises(ConfigError, match="settingz"):
-        Grid.load(path)
-
-
-def test_a_method_may_be_a_yaml_file_of_keys(tmp_path, monkeypatch):
-    # Prepare: a file as `fedrec tune` writes its best configuration
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "best.yaml").write_text("algorithm: fedmf\nfedrap:\n  lr_head: 0.25\n")
-    (tmp_path / "g.yaml").write_text("methods: {tuned: [best.yaml, fedrap.dim=4]}\n")
-    # Execute
-    grid = Grid.load(tmp_path / "g.yaml")
-    # Assert
-    assert grid.methods["tuned"] == ["algorithm=fedmf", "fedrap.lr_head=0.25", "fedrap.dim=4"]
 
 
 def test_an_invalid_cell_stops_the_grid_before_any_run(tmp_path, monkeypatch):
@@ -315,3 +297,53 @@ def test_a_stopped_cell_side_by_side_resumes_through_its_overrides(tmp_path, mon
     resumed = {job.name: resolve_config(None, job.overrides).resume for job in jobs}
     assert resumed["s--m--s0"] == str(stopped)
     assert resumed["s--m--s1"] == ""
+
+
+def _fake_simulate(ran):
+    def fake_simulate(cfg):
+        ran.append((cfg.algorithm, cfg.seed))
+        run = Path(cfg.output_dir) / cfg.run_name
+        run.mkdir(parents=True)
+        (run / "config.yaml").write_text(config_to_yaml(cfg))
+        (run / "summary.json").write_text("{}")
+
+    return fake_simulate
+
+
+def test_only_the_chosen_cells_run_and_every_finished_cell_is_reported(tmp_path, monkeypatch):
+    # Prepare: seed 0 of "a" already finished
+    import fedrec.compare as compare
+
+    ran = []
+    monkeypatch.setattr(fedrec.cli, "simulate", _fake_simulate(ran))
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"cell": cell})
+    methods = {"a": ["algorithm=fedrap"], "b": ["algorithm=fedmf"]}
+    grid = Grid("g", tmp_path, ["dataset=synthetic"], [0, 1], {"s": []}, methods)
+    run_grid(grid, own_ray=False, only=grid.select(methods=["a"], seeds=[0]))
+    ran.clear()
+    # Execute
+    rows = run_grid(grid, own_ray=False, only=grid.select(methods=["b", "a"], seeds=[1]))
+    # Assert
+    assert ran == [("fedrap", 1), ("fedmf", 1)]
+    assert [r["cell"] for r in rows] == [("s", "a", 0), ("s", "a", 1), ("s", "b", 1)]
+
+
+def test_compare_command_runs_the_named_methods_and_seeds(tmp_path, monkeypatch, capsys):
+    # Prepare
+    import fedrec.compare as compare
+
+    ran = []
+    monkeypatch.setattr(fedrec.cli, "simulate", _fake_simulate(ran))
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"cell": cell})
+    (tmp_path / "results.md").write_text("table")
+    reports = SimpleNamespace(markdown=tmp_path / "results.md", csv=tmp_path, figures=[])
+    monkeypatch.setattr(compare, "write_reports", lambda grid, rows: reports)
+    path = tmp_path / "g.yaml"
+    methods = {"a": ["algorithm=fedrap"], "b": ["algorithm=fedmf"]}
+    path.write_text(json.dumps({"output_dir": str(tmp_path), "seeds": [0, 1], "methods": methods}))
+    # Execute
+    code = main(["compare", str(path), "--methods", "b,mostpop", "--seeds", "1", "--ray-per-cell"])
+    unknown = main(["compare", str(path), "--methods", "c"])
+    # Assert
+    assert code == 0 and ran == [("fedmf", 1), ("mostpop", 1)]
+    assert unknown == 2 and "unknown methods ['c']" in capsys.readouterr().err

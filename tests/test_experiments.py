@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fedrec.cli import resolve_config
-from fedrec.compare import Grid
 from fedrec.config import ConfigError
+from fedrec.grid import Grid
 from fedrec.search import Search
 
 ROOT = Path(__file__).resolve().parents[1]

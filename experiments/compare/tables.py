@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fedrec.compare import Grid
+from fedrec.grid import Grid
 
 
 def _mean_std(values: list[float]) -> str:
