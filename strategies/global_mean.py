@@ -18,7 +18,7 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
 from fedrec import wire
-from fedrec.metrics import summarise_ranks
+from fedrec.metrics import pool_by_user, summarise_ranks
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class GlobalMean(FedAvg):
                 parts[key].append(arrays[key].numpy())
         if not parts[wire.USERS]:
             return None
-        self.last_ranks = {key: np.concatenate(chunks) for key, chunks in parts.items()}
+        self.last_ranks = pool_by_user(parts, wire.USERS)
         ranks = {k: v for k, v in self.last_ranks.items() if k != wire.USERS}
         metrics: dict[str, float | int] = dict(summarise_ranks(ranks, self.top_k))
         return MetricRecord(metrics)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from fedrec.aggregation.updates import UserUpdates
 from fedrec.algorithms.fedrap.node import ITEM_GLOBAL
 from fedrec.attack.exposure import exposure
 from fedrec.config.strategy import SparsityConfig
-from fedrec.metrics import summarise_ranks
+from fedrec.metrics import pool_by_user, summarise_ranks
 from strategies.global_mean import SUMMED, GlobalMean
 from strategies.replies import Collected, collect
 from strategies.rules import RoundInputs, Rule, TalksToClients
@@ -189,7 +189,7 @@ class RowStrategy(GlobalMean):
                 parts.setdefault(key, []).append(array.numpy())
         if not parts.get(wire.USERS):
             return None
-        pooled = {key: np.concatenate(chunks) for key, chunks in parts.items()}
+        pooled = pool_by_user(parts, wire.USERS)
         real = self.settings.n_real_users
         if real is not None:
             keep = pooled[wire.USERS] < real

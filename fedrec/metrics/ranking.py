@@ -7,6 +7,8 @@ one. This matches the reference code's ``rank(method="first")`` with negatives l
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import numpy.typing as npt
 import torch
@@ -58,3 +60,23 @@ def summarise_ranks(ranks: dict[str, RankArray], k: int) -> dict[str, float]:
         out[f"{name}_hr{k}"] = float(hit_rate(r, k).mean()) if len(r) else float("nan")
         out[f"{name}_ndcg{k}"] = float(ndcg(r, k).mean()) if len(r) else float("nan")
     return out
+
+
+def pool_by_user(
+    chunks: Mapping[str, Sequence[np.ndarray]], users_key: str
+) -> dict[str, np.ndarray]:
+    """Concatenate every node's per-user arrays and order them by user id.
+
+    A mean over users is a floating-point sum, whose last bits depend on the order of its terms;
+    in user order, the same run gives the same metrics whichever node replied first.
+
+    Parameters
+    ----------
+    chunks : mapping of str to sequence of ndarray
+        For each key, one array per node, aligned with the node's array under ``users_key``.
+    users_key : str
+        The key of the user ids.
+    """
+    pooled = {key: np.concatenate(parts) for key, parts in chunks.items()}
+    order = np.argsort(pooled[users_key], kind="stable")
+    return {key: values[order] for key, values in pooled.items()}

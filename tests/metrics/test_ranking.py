@@ -1,7 +1,9 @@
 import numpy as np
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
-from fedrec.metrics import hit_rate, ndcg, rank_of_positive, summarise_ranks
+from fedrec.metrics import hit_rate, ndcg, pool_by_user, rank_of_positive, summarise_ranks
 
 
 def test_rank_counts_candidates_scoring_at_least_the_positive():
@@ -50,3 +52,20 @@ def test_probability_scores_tie_when_the_sigmoid_saturates_and_logits_do_not():
     # Assert
     assert int(by_logit["test_sampled"][0]) == 1 + beaten
     assert int(by_prob["test_sampled"][0]) == 1 + split.eval_negatives.shape[1]
+
+
+@given(st.integers(2, 40), st.integers(0, 2**31 - 1))
+def test_pooled_ranks_and_their_means_do_not_depend_on_which_node_replied_first(n, seed):
+    # Prepare: two nodes' ranks of interleaved users
+    rng = np.random.default_rng(seed)
+    users = rng.permutation(n)
+    ranks = rng.integers(1, 100, size=n)
+    first = {"users": [users[::2], users[1::2]], "test": [ranks[::2], ranks[1::2]]}
+    second = {key: parts[::-1] for key, parts in first.items()}
+    # Execute
+    a, b = pool_by_user(first, "users"), pool_by_user(second, "users")
+    # Assert: in user order, each rank still with its user; the means bit-identical
+    np.testing.assert_array_equal(a["users"], np.arange(n))
+    np.testing.assert_array_equal(a["test"], ranks[np.argsort(users)])
+    np.testing.assert_array_equal(b["test"], a["test"])
+    assert summarise_ranks({"t": a["test"]}, 10) == summarise_ranks({"t": b["test"]}, 10)

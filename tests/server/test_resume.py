@@ -57,10 +57,7 @@ def test_resume_after_a_kill_reaches_the_uninterrupted_result(tmp_path):
     expected, actual = read_rounds(whole), read_rounds(resumed)
     assert [r["round"] for r in actual] == [1, 2, 3, 4]
     for want, got in zip(expected, actual, strict=True):
-        assert got["loss"] == pytest.approx(want["loss"], rel=1e-6)
-        assert got["clients"] == want["clients"]
-        assert got["test_sampled_hr10"] == want["test_sampled_hr10"]
-        assert got["val_full_ndcg10"] == pytest.approx(want["val_full_ndcg10"], rel=1e-6)
+        assert _untimed(got) == _untimed(want)  # bit for bit, whichever node replied first
 
 
 def test_resume_of_a_folder_without_config_is_a_clear_error(tmp_path):
@@ -68,6 +65,10 @@ def test_resume_of_a_folder_without_config_is_a_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="resume"):
         resolve_config(None, [f"resume={tmp_path}"])
+
+
+def _untimed(record: dict) -> dict:
+    return {key: value for key, value in record.items() if "seconds" not in key}
 
 
 def _summary(run_dir: Path) -> dict:
