@@ -7,13 +7,15 @@ against one cluster of its own (:func:`own_cluster`): a ``ray start --head --blo
 process on a free port, with a temporary folder of its own, which joins no other cluster. No
 other run joins it by accident: a run given no address starts a fresh Ray (``address="local"``),
 and the head does not leave its address in ``/tmp/ray`` for a bare ``ray.init()`` to find after it
-stopped (``ray start`` writes it to its temporary folder, deleted with the cluster). Every
+stopped (``ray start`` writes it to its temporary folder, deleted with the cluster). A grid killed
+outright takes its cluster with it (Linux), leaving only that temporary folder. Every
 process of the cluster descends from the grid's process, so a run's peak memory
 (:mod:`fedrec.resources`) still counts its nodes.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 HOST = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 #: What ``ray start`` prints once its head node runs.
 STARTED = "Ray runtime started."
 
@@ -62,6 +65,7 @@ def own_cluster(log: Path, ready_timeout_s: float = 120.0) -> Iterator[str]:
                 [sys.executable, "-m", "ray.scripts.scripts", *start_args(port, temp_dir)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
             )
             try:
                 _wait_until_started(head, ready_timeout_s, log)
@@ -83,6 +87,19 @@ def start_args(port: int, temp_dir: str) -> list[str]:
         "--include-dashboard=false",
         "--disable-usage-stats",
     ]
+
+
+def _stop_with_parent() -> None:
+    """In the head's process before it starts: have Linux send it SIGTERM when we die.
+
+    A grid killed outright (SIGKILL, the end of a session) runs no ``finally``; without this its
+    head, and every process of the cluster, would run on with no one to stop them. The signal
+    comes when the thread that started the head ends, so :func:`own_cluster` belongs in a
+    thread that outlives the runs (the main one, in ``fedrec compare``).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
 def _free_port() -> int:

@@ -1,6 +1,9 @@
 """A cluster of one's own: a simulation runs on it, its processes descend from ours, it stops
-after and leaves no address behind."""
+after, also when its owner is killed, and leaves no address behind."""
 
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -70,3 +73,35 @@ def test_a_head_that_fails_to_start_is_an_error_with_its_output(tmp_path, monkey
     # Execute / Assert
     with pytest.raises(RuntimeError, match="no-such-option"), own_cluster(tmp_path / "head.log"):
         pass
+
+
+#: A grid's process in miniature: it starts a cluster, says where, and waits to be killed.
+_OWNER = """
+import sys, time
+from pathlib import Path
+from fedrec.cluster import own_cluster
+with own_cluster(Path(sys.argv[1])) as address:
+    print(address, flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_the_cluster_stops_when_its_owner_is_killed_outright(tmp_path):
+    # Prepare: a process that owns a running cluster
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, str(tmp_path / "head.log")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        address = owner.stdout.readline().strip()
+        cluster = {p.pid for p in psutil.Process(owner.pid).children(recursive=True)}
+        # Execute: no `finally` runs in the owner
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=30)
+    finally:
+        owner.kill()
+    # Assert: the head and its raylet, GCS and workers all end
+    assert address.startswith(f"{HOST}:") and len(cluster) >= 3
+    assert _gone(cluster, timeout_s=60)
