@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def own_cluster(log: Path, ready_timeout_s: float = 120.0) -> Iterator[str]:
                 [sys.executable, "-m", "ray.scripts.scripts", *start_args(port, temp_dir)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_stop_with_parent(),
             )
             try:
                 _wait_until_started(head, ready_timeout_s, log)
@@ -89,17 +89,24 @@ def start_args(port: int, temp_dir: str) -> list[str]:
     ]
 
 
-def _stop_with_parent() -> None:
-    """In the head's process before it starts: have Linux send it SIGTERM when we die.
+def _stop_with_parent() -> Callable[[], None] | None:
+    """Return what the head's process runs before it starts: ask Linux for SIGTERM when we die.
 
     A grid killed outright (SIGKILL, the end of a session) runs no ``finally``; without this its
     head, and every process of the cluster, would run on with no one to stop them. The signal
     comes when the thread that started the head ends, so :func:`own_cluster` belongs in a
-    thread that outlives the runs (the main one, in ``fedrec compare``).
+    thread that outlives the runs (the main one, in ``fedrec compare``). ``prctl`` is looked up
+    here, before the fork, so the child only calls it. ``None`` off Linux.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def stop_with_parent() -> None:
+        if prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+    return stop_with_parent
 
 
 def _free_port() -> int:
