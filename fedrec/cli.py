@@ -167,8 +167,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
-    names = (args.settings, args.methods, args.seeds)
-    only = grid.select(args.settings, args.methods, args.seeds) if any(names) else None
+    only = grid.select(args.settings, args.methods, args.seeds)  # no names: every cell
     rows = run_grid(grid, args.report_only, args.jobs, not args.ray_per_cell, only)
     reports = write_reports(grid, rows)
     print(reports.markdown.read_text(encoding="utf-8"))

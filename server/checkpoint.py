@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fedrec.results import CHECKPOINT_DIR, RunFolder, read_rounds
+from fedrec.results import CHECKPOINT_DIR, RunFolder, has_checkpoint, read_rounds
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def restore_checkpoint(run: RunFolder) -> Checkpoint:
     what an uninterrupted run would have at that point.
     """
     folder = run.path / CHECKPOINT_DIR
-    if not (folder / "state.json").exists():
+    if not has_checkpoint(run.path):
         raise FileNotFoundError(f"{run.path} has no checkpoint to resume from")
     meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     server_round = int(meta["round"])
