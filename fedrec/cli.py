@@ -35,13 +35,16 @@ def simulate(cfg: ExperimentConfig, verbose: bool | None = None, ray_address: st
     from flwr.simulation import run_simulation
 
     from clients.app import make_client_app
+    from fedrec.run_lock import refuse_if_running
     from server.app import make_server_app, refuse_earlier_run, with_run_name
 
     _quiet_flower(_VERBOSE if verbose is None else verbose)
 
     cfg = with_run_name(cfg)
+    run_dir = Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name
+    refuse_if_running(run_dir)  # before Ray starts
     if not cfg.resume:
-        refuse_earlier_run(Path(cfg.output_dir) / cfg.run_name)  # before Ray starts
+        refuse_earlier_run(run_dir)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     run_simulation(
         server_app=make_server_app(cfg),
@@ -49,7 +52,6 @@ def simulate(cfg: ExperimentConfig, verbose: bool | None = None, ray_address: st
         num_supernodes=cfg.federation.num_nodes,
         backend_config=ray_backend_config(cfg, ray_address),  # type: ignore[arg-type]
     )
-    run_dir = Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name
     if not (run_dir / "summary.json").exists():
         raise RuntimeError(f"the simulation ended without a summary in {run_dir}")
     return run_dir
@@ -168,6 +170,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     _quiet_flower(args.verbose)
     grid = Grid.load(args.grid)
     only = grid.select(args.settings, args.methods, args.seeds)  # no names: every cell
+    if args.status:
+        from fedrec.cells import cell_statuses, status_report
+
+        print(status_report(grid, cell_statuses(grid, only, resolve_config)))
+        return 0
     rows = run_grid(grid, args.report_only, args.jobs, not args.ray_per_cell, only)
     reports = write_reports(grid, rows)
     print(reports.markdown.read_text(encoding="utf-8"))
@@ -215,10 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="run a grid of experiments and tabulate them")
     compare.add_argument("grid", type=Path, help="grid YAML (see fedrec/grid.py)")
     compare.add_argument("-v", "--verbose", action="store_true", help="keep Flower's INFO logs")
-    compare.add_argument(
+    nothing = compare.add_mutually_exclusive_group()
+    nothing.add_argument(
         "--report-only",
         action="store_true",
         help="run nothing: tabulate the finished cells of a partial grid",
+    )
+    nothing.add_argument(
+        "--status",
+        action="store_true",
+        help="run nothing: say which cells are finished, resume from a checkpoint, or are to run",
     )
     compare.add_argument(
         "--jobs",
@@ -235,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
             flag,
             type=_comma_list(kind),
             default=[],
-            help=f"run only these {what}, comma-separated (default: all)",
+            help=f"only these {what}, comma-separated (default: all)",
         )
     compare.add_argument(
         "--ray-per-cell",

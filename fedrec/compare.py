@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fedrec.cells import refuse_stale, resume_or_set_aside
+from fedrec.cells import leave_running, refuse_stale, resume_or_set_aside
 from fedrec.config import ConfigError, ExperimentConfig
 from fedrec.grid import Grid
 from fedrec.metrics.confidence import paired_test
@@ -70,7 +70,7 @@ def run_grid(
         for cell in sorted(chosen, key=lambda cell: cell[2])
         if cell not in finished
     }
-    todo = resume_or_set_aside(grid, todo)
+    todo = resume_or_set_aside(grid, leave_running(grid, todo))
     if jobs > 1:
         run_side_by_side([_job(grid, cell, cfg) for cell, cfg in todo.items()], jobs)
     else:

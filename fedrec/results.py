@@ -74,6 +74,14 @@ def has_checkpoint(run_dir: Path) -> bool:
     return (run_dir / CHECKPOINT_DIR / "state.json").is_file()
 
 
+def checkpoint_round(run_dir: Path) -> int | None:
+    """Return the round of ``run_dir``'s complete checkpoint, or ``None`` when it has none."""
+    if not has_checkpoint(run_dir):
+        return None
+    meta = json.loads((run_dir / CHECKPOINT_DIR / "state.json").read_text(encoding="utf-8"))
+    return int(meta["round"])
+
+
 def set_aside(run_dir: Path) -> Path:
     """Move an unfinished run's folder, and its private state if that sits in RAM, out of the way.
 

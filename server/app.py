@@ -19,6 +19,7 @@ from fedrec.privacy.accounting import record_level_summary
 from fedrec.privacy.client_level import client_dp_summary, expected_clients
 from fedrec.resources import PeakRSS
 from fedrec.results import RunFolder, rank_intervals, summarise
+from fedrec.run_lock import hold_run_folder
 from fedrec.state.budget import StorePlacement, model_store_bytes, place_store
 from server.checkpoint import Checkpoint, discard_checkpoint, restore_checkpoint
 from server.loop import run_rounds
@@ -40,9 +41,14 @@ def run_experiment(grid: Grid, cfg: ExperimentConfig) -> Path:
     """Run one experiment on ``grid`` (or resume it) and return its run folder."""
     cfg = with_run_name(cfg)
     run_dir = Path(cfg.resume) if cfg.resume else Path(cfg.output_dir) / cfg.run_name
-    if not cfg.resume:
-        refuse_earlier_run(run_dir)
-    run = RunFolder(run_dir)
+    with hold_run_folder(run_dir):  # before anything is read or written there
+        if not cfg.resume:
+            refuse_earlier_run(run_dir)
+        return _run_in(RunFolder(run_dir), grid, cfg)
+
+
+def _run_in(run: RunFolder, grid: Grid, cfg: ExperimentConfig) -> Path:
+    """Run (or resume) the rounds in ``run``, then write the summary; return the folder."""
     placement = None if cfg.deployment.enabled else _place_store(run, cfg)
     if placement and not cfg.resume and placement.path.exists():
         # Private state of a run that recorded no round here (refused above otherwise): starting

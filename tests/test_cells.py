@@ -1,9 +1,14 @@
-"""A grid's stopped cells: resumed from a checkpoint of the grid's settings, else set aside."""
+"""A grid's stopped cells: resumed from a checkpoint of the grid's settings, else set aside;
+cells another process runs are left alone; and where every cell stands."""
 
-from fedrec.cells import resume_or_set_aside
+import json
+import os
+
+from fedrec.cells import cell_statuses, leave_running, resume_or_set_aside, status_report
 from fedrec.cli import resolve_config
 from fedrec.config import config_to_yaml
 from fedrec.grid import Grid
+from fedrec.run_lock import hold_run_folder
 
 CELL = ("s", "m", 0)
 
@@ -68,3 +73,66 @@ def test_cells_never_started_are_left_as_they_are(tmp_path):
     todo = _todo(grid)
     assert resume_or_set_aside(grid, todo) == todo
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cell_another_process_runs_is_neither_resumed_nor_set_aside(tmp_path):
+    # Prepare: the stopped cell is being resumed right now by someone else
+    grid = _grid(tmp_path)
+    run = _stopped_cell(grid)
+    with hold_run_folder(run):
+        # Execute
+        todo = leave_running(grid, _todo(grid))
+    # Assert
+    assert todo == {}
+    assert (run / "checkpoint" / "state.json").exists()
+    assert list(tmp_path.glob("*.interrupted-*")) == []
+
+
+def _finished(grid, cell, extra=(), resumed_from=None):
+    run = grid.run_dir(*cell)
+    run.mkdir(parents=True)
+    (run / "metrics.jsonl").write_text('{"round": 1}\n{"round": 2}\n')
+    summary = {"wall_seconds": 90.0, "resumed_from_round": resumed_from}
+    (run / "summary.json").write_text(json.dumps(summary))
+    cfg = resolve_config(None, [*grid.overrides(*cell), *extra])
+    (run / "config.yaml").write_text(config_to_yaml(cfg))
+
+
+def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path, capsys):
+    # Prepare: six cells, one per state
+    grid = Grid("g", tmp_path, ["dataset=synthetic"], [0, 1, 2, 3, 4, 5], {"s": []}, {"m": []})
+    cells = grid.cells()
+    _finished(grid, cells[0], resumed_from=20)
+    _finished(grid, cells[1], extra=["fedrap.dim=8"])
+    resumes = grid.run_dir(*cells[3])
+    (resumes / "checkpoint").mkdir(parents=True)
+    (resumes / "checkpoint" / "state.json").write_text('{"round": 2, "strategy": {}}')
+    (resumes / "metrics.jsonl").write_text('{"round": 1}\n{"round": 2}\n{"round": 3}\n')
+    (resumes / "config.yaml").write_text(
+        config_to_yaml(resolve_config(None, grid.overrides(*cells[3])))
+    )
+    grid.run_dir(*cells[4]).mkdir()
+    (grid.run_dir(*cells[4]) / "metrics.jsonl").write_text('{"round": 1}\n')
+    # Execute
+    with hold_run_folder(grid.run_dir(*cells[2])):
+        before = sorted(str(p) for p in tmp_path.rglob("*"))
+        statuses = cell_statuses(grid, cells, resolve_config)
+    report = status_report(grid, statuses)
+    # Assert
+    assert [s.state for s in statuses] == [
+        "finished",
+        "stale",
+        "running",
+        "resumes",
+        "reruns",
+        "to run",
+    ]
+    assert statuses[0].minutes == 1.5 and statuses[0].resumed_from == 20
+    assert statuses[2].pid == os.getpid()
+    assert (statuses[3].rounds, statuses[3].checkpoint) == (3, 2)
+    assert "6 cells: 1 finished, 1 stale, 1 running, 1 resumes, 1 reruns, 1 to run" in report
+    assert "2 rounds, 1.5 min (after resuming from round 20)" in report
+    assert "continues after its round-2 checkpoint" in report
+    assert "in process" in report and "no usable checkpoint" in report
+    assert "finished cells' wall time: 0.0 h" in report  # 1.5 min; the stale cell not counted
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before

@@ -347,3 +347,46 @@ def test_compare_command_runs_the_named_methods_and_seeds(tmp_path, monkeypatch,
     # Assert
     assert code == 0 and ran == [("fedmf", 1), ("mostpop", 1)]
     assert unknown == 2 and "unknown methods ['c']" in capsys.readouterr().err
+
+
+def test_a_cell_another_process_runs_is_skipped_and_left_as_it_is(tmp_path, monkeypatch):
+    # Prepare: seed 0 is running elsewhere; seed 1 is to run
+    import fedrec.compare as compare
+    from fedrec.run_lock import hold_run_folder
+
+    ran = []
+    monkeypatch.setattr(fedrec.cli, "simulate", _fake_simulate(ran))
+    monkeypatch.setattr(compare, "_row", lambda run_dir, *cell: {"cell": cell})
+    grid = Grid("g", tmp_path, ["dataset=synthetic"], [0, 1], {"s": []}, {"m": []})
+    busy = grid.run_dir("s", "m", 0)
+    with hold_run_folder(busy):
+        (busy / "metrics.jsonl").write_text('{"round": 1}\n')
+        # Execute
+        rows = run_grid(grid, own_ray=False)
+    # Assert
+    assert ran == [("fedrap", 1)] and [r["cell"] for r in rows] == [("s", "m", 1)]
+    assert (busy / "metrics.jsonl").exists() and not list(tmp_path.glob("*.interrupted-*"))
+
+
+def test_compare_status_lists_the_cells_and_runs_nothing(tmp_path, monkeypatch, capsys):
+    # Prepare: seed 0 finished
+    ran = []
+    monkeypatch.setattr(fedrec.cli, "simulate", _fake_simulate(ran))
+    path = tmp_path / "g.yaml"
+    methods = {"a": ["algorithm=fedrap"]}
+    path.write_text(json.dumps({"output_dir": str(tmp_path), "seeds": [0, 1], "methods": methods}))
+    finished = tmp_path / "g" / "default--a--s0"
+    finished.mkdir(parents=True)
+    (finished / "summary.json").write_text('{"wall_seconds": 60}')
+    cfg = resolve_config(None, Grid.load(path).overrides("default", "a", 0))
+    (finished / "config.yaml").write_text(config_to_yaml(cfg))
+    # Execute
+    code = main(["compare", str(path), "--status", "--methods", "a"])
+    with pytest.raises(SystemExit):
+        main(["compare", str(path), "--status", "--report-only"])
+    # Assert
+    out = capsys.readouterr()
+    assert code == 0 and ran == []
+    assert "2 cells: 1 finished, 0 stale, 0 running, 0 resumes, 0 reruns, 1 to run" in out.out
+    assert "default--a--s1  to run" in out.out
+    assert "not allowed with argument" in out.err
