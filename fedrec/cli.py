@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     nothing.add_argument(
         "--status",
         action="store_true",
-        help="run nothing: say which cells are finished, resume from a checkpoint, or are to run",
+        help="run nothing: list every cell as finished, running, resumable, or to run",
     )
     compare.add_argument(
         "--jobs",
