@@ -98,7 +98,7 @@ def _finished(grid, cell, extra=(), resumed_from=None):
     (run / "config.yaml").write_text(config_to_yaml(cfg))
 
 
-def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path, capsys):
+def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path):
     # Prepare: six cells, one per state
     grid = Grid("g", tmp_path, ["dataset=synthetic"], [0, 1, 2, 3, 4, 5], {"s": []}, {"m": []})
     cells = grid.cells()

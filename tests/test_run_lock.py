@@ -39,11 +39,13 @@ def test_a_killed_holder_leaves_the_folder_free(tmp_path):
     # Prepare: another process holds the folder
     run = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-c", HOLD, str(run)], stdout=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == b"held"
-    assert run_holder(run) == proc.pid
-    # Execute: it dies without running any cleanup of its own
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"held"
+        assert run_holder(run) == proc.pid
+    finally:
+        # Execute: it dies without running any cleanup of its own
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
     # Assert: the kernel dropped its lock; the file with its pid remains
     deadline = time.monotonic() + 10
     while run_holder(run) is not None and time.monotonic() < deadline:

@@ -1,10 +1,14 @@
-"""The ServerApp's simulation settings: how often it looks for replies."""
+"""The ServerApp: how often it looks for replies, and which run folders it refuses."""
 
 from types import SimpleNamespace
 
+import pytest
 from flwr.superlink.grid.inmemory_grid import InMemoryGrid
 
-from server.app import REPLY_POLL_SECONDS, poll_replies_often
+from fedrec.cli import simulate
+from fedrec.config import ConfigError, load_config
+from fedrec.run_lock import hold_run_folder
+from server.app import REPLY_POLL_SECONDS, poll_replies_often, run_experiment
 
 
 def test_the_simulation_grid_is_polled_more_often_than_flowers_default():
@@ -29,13 +33,6 @@ def test_a_shorter_interval_and_grids_without_one_are_left_alone():
 
 def test_a_run_refuses_a_folder_another_process_runs_in_before_touching_it(tmp_path):
     # Prepare: the folder is held, as by a run going on there (a `flwr run` ServerApp too)
-    import pytest
-
-    from fedrec.cli import simulate
-    from fedrec.config import ConfigError, load_config
-    from fedrec.run_lock import hold_run_folder
-    from server.app import run_experiment
-
     cfg = load_config(overrides=["dataset=synthetic", f"output_dir={tmp_path}", "run_name=busy"])
     with hold_run_folder(tmp_path / "busy"):
         # Execute / Assert: refused in the simulation's entry (before Ray starts) and the server's
