@@ -166,7 +166,7 @@ def _status(run_dir: Path, cfg: ExperimentConfig) -> CellStatus:
 
 def status_report(grid: Grid, statuses: list[CellStatus]) -> str:
     """Return one line per cell and a count per state, as ``fedrec compare --status`` prints."""
-    width = max(len(s.name) for s in statuses)
+    width = max((len(s.name) for s in statuses), default=0)
     lines = [f"{s.name:<{width}}  {s.state:<8}  {_detail(s)}".rstrip() for s in statuses]
     done = [s.minutes or 0.0 for s in statuses if s.state == "finished"]
     counts = ", ".join(f"{sum(s.state == state for s in statuses)} {state}" for state in _STATES)
