@@ -38,15 +38,22 @@ def refuse_stale(
     """Raise ``ConfigError`` if a finished cell was run with other settings than the grid's."""
     for cell in sorted(finished):
         run_dir = grid.run_dir(*cell)
-        if not (run_dir / "config.yaml").is_file():
-            raise ConfigError(f"grid '{grid.name}': the finished cell {run_dir} has no config.yaml")
-        differ = saved_differences(run_dir, resolve(None, grid.overrides(*cell)), BOOKKEEPING)
-        if differ:
-            raise ConfigError(
-                f"grid '{grid.name}': the finished cell {run_dir} was run with other settings "
-                f"for {differ} than the grid now gives it; move that folder away to rerun it, "
-                f"or name the changed method anew"
-            )
+        mismatch = _mismatch(run_dir, resolve(None, grid.overrides(*cell)))
+        if mismatch:
+            raise ConfigError(f"grid '{grid.name}': the finished cell {run_dir} {mismatch}")
+
+
+def _mismatch(run_dir: Path, cfg: ExperimentConfig) -> str | None:
+    """Say why a finished cell does not stand for ``cfg`` (``None`` when it does)."""
+    if not (run_dir / "config.yaml").is_file():
+        return "has no config.yaml"
+    differ = saved_differences(run_dir, cfg, BOOKKEEPING)
+    if not differ:
+        return None
+    return (
+        f"was run with other settings for {differ} than the grid now gives it; move that "
+        f"folder away to rerun it, or name the changed method anew"
+    )
 
 
 def leave_running(
@@ -153,11 +160,9 @@ def _status(run_dir: Path, cfg: ExperimentConfig) -> CellStatus:
             return CellStatus(name, "resumes", rounds, checkpoint_round(run_dir))
         return CellStatus(name, "reruns", rounds)
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    saved = (run_dir / "config.yaml").is_file()
-    stale = not saved or bool(saved_differences(run_dir, cfg, BOOKKEEPING))
     return CellStatus(
         name,
-        "stale" if stale else "finished",
+        "finished" if _mismatch(run_dir, cfg) is None else "stale",
         rounds,
         minutes=wall / 60 if (wall := summary.get("wall_seconds")) is not None else None,
         resumed_from=summary.get("resumed_from_round"),
