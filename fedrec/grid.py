@@ -18,9 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
-from fedrec.config import ConfigError
+from fedrec.config import ConfigError, read_mapping
 from fedrec.overrides import expand
 
 #: Reference methods every grid runs, whatever its file lists.
@@ -44,9 +42,7 @@ class Grid:
     @classmethod
     def load(cls, path: Path) -> Grid:
         """Read a grid file; unknown keys and missing sections are errors."""
-        raw = OmegaConf.to_container(OmegaConf.load(path))
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: a grid file is a mapping")
+        raw = read_mapping(path, "grid file")
         unknown = set(raw) - {"name", "output_dir", "base", "seeds", "settings", "methods"}
         if unknown:
             raise ConfigError(f"{path}: unknown grid keys {sorted(unknown)}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from fedrec.config import ConfigError
+from fedrec.config import ConfigError, read_mapping
 
 
 def format_value(value: Any) -> str:
@@ -63,12 +63,7 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any
 
 def file_overrides(path: Path) -> list[str]:
     """Return the keys of a YAML config file as ``key=value`` items."""
-    if not path.is_file():
-        raise ConfigError(f"override file not found: {path}")
-    raw = OmegaConf.to_container(OmegaConf.load(path))
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: an override file is a mapping of config keys")
-    keys = flatten({str(k): v for k, v in raw.items()})
+    keys = flatten(read_mapping(path, "override file"))
     return [format_override(key, value) for key, value in keys]
 
 

@@ -32,9 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from omegaconf import OmegaConf
-
-from fedrec.config import ConfigError
+from fedrec.config import ConfigError, read_mapping
 from fedrec.overrides import expand, format_override
 
 Kind = Literal["choice", "uniform", "loguniform", "randint"]
@@ -134,9 +132,7 @@ class Search:
         ``base`` items are appended to the file's base; ``changes`` replace top-level keys
         (``num_samples``, ``output_dir``, ...), as the command line's options do.
         """
-        raw = OmegaConf.to_container(OmegaConf.load(path))
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: a search file is a mapping")
+        raw = read_mapping(path, "search file")
         unknown = set(raw) - FILE_KEYS
         if unknown:
             raise ConfigError(f"{path}: unknown search keys {sorted(unknown)}")

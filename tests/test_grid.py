@@ -15,6 +15,24 @@ def test_grid_with_unknown_keys_is_an_error(tmp_path):
         Grid.load(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "grid file not found"),
+        ("settings: {legacy: [\n", "not valid YAML"),
+        ("- legacy\n- strict\n", "mapping"),
+    ],
+)
+def test_a_missing_malformed_or_non_mapping_grid_file_is_a_config_error(tmp_path, text, message):
+    # Prepare
+    path = tmp_path / "g.yaml"
+    if text is not None:
+        path.write_text(text)
+    # Execute / Assert: a clear error, not a traceback from the YAML reader
+    with pytest.raises(ConfigError, match=message):
+        Grid.load(path)
+
+
 def test_a_method_may_be_a_yaml_file_of_keys(tmp_path, monkeypatch):
     # Prepare: a file as `fedrec tune` writes its best configuration
     monkeypatch.chdir(tmp_path)

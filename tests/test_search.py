@@ -103,6 +103,17 @@ def test_a_space_a_run_would_refuse_is_an_error_before_any_trial(tmp_path, space
         Search.load(_write(tmp_path, text))
 
 
+def test_a_missing_or_non_mapping_search_file_is_a_config_error(tmp_path):
+    # Prepare
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- fedrap\n")
+    # Execute / Assert
+    with pytest.raises(ConfigError, match="search file not found"):
+        Search.load(tmp_path / "none.yaml")
+    with pytest.raises(ConfigError, match="mapping"):
+        Search.load(listed)
+
+
 def test_an_unknown_algorithm_and_a_test_objective_are_errors(tmp_path):
     space = "space: {fedrap.lam: {uniform: [0.0, 1.0]}}\n"
     assert space in MINIMAL

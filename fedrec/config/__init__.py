@@ -6,6 +6,7 @@ from fedrec.config.load import (
     config_to_yaml,
     from_run_config,
     load_config,
+    read_mapping,
     to_run_config,
 )
 from fedrec.config.schema import (
@@ -31,5 +32,6 @@ __all__ = [
     "config_to_yaml",
     "from_run_config",
     "load_config",
+    "read_mapping",
     "to_run_config",
 ]

@@ -78,9 +78,23 @@ def from_run_config(run_config: Mapping[str, Any]) -> ExperimentConfig:
     return _merge([_parse_yaml_text(text, "run_config")])
 
 
-def _read_yaml(path: Path) -> DictConfig:
+def read_mapping(path: str | Path, kind: str) -> dict[str, Any]:
+    """Read a YAML file whose top level is a mapping (a grid, a search, an override file).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid YAML, or is not a mapping; ``kind`` names the file
+        in the message ("grid file", ...).
+    """
+    container = OmegaConf.to_container(_read_yaml(Path(path), kind))
+    assert isinstance(container, dict)  # _parse_yaml_text refused anything but a mapping
+    return {str(k): v for k, v in container.items()}
+
+
+def _read_yaml(path: Path, kind: str = "config file") -> DictConfig:
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(f"{kind} not found: {path}")
     return _parse_yaml_text(path.read_text(encoding="utf-8"), str(path))
 
 
