@@ -1,14 +1,15 @@
 """A grid's cells on disk: finished ones must agree with the grid, stopped ones resume or move.
 
-:func:`cell_statuses` says where each cell stands without touching it (``fedrec compare
---status``), so a grid that runs for days across sessions can be checked before it is resumed.
+:func:`cell_statuses` says where each cell stands without touching it. ``fedrec compare --status``
+prints that (so a grid that runs for days across sessions can be checked before it is resumed),
+and ``fedrec compare`` acts on it (:func:`refuse_stale`, :func:`plan_runs`), so the two agree.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,7 +20,7 @@ from fedrec.results import checkpoint_round, has_checkpoint, read_rounds, set_as
 from fedrec.run_lock import run_holder
 
 if TYPE_CHECKING:
-    from fedrec.grid import Grid
+    from fedrec.grid import Cell, Grid
 
 #: Config keys a finished cell may differ in from its grid: they do not change its result.
 BOOKKEEPING = (
@@ -30,74 +31,6 @@ BOOKKEEPING = (
     "checkpoint_every",
     "keep_client_state",
 )
-
-
-def refuse_stale(
-    grid: Grid, finished: set[tuple[str, str, int]], resolve: Callable[..., ExperimentConfig]
-) -> None:
-    """Raise ``ConfigError`` if a finished cell was run with other settings than the grid's."""
-    for cell in sorted(finished):
-        run_dir = grid.run_dir(*cell)
-        mismatch = _mismatch(run_dir, resolve(None, grid.overrides(*cell)))
-        if mismatch:
-            raise ConfigError(f"grid '{grid.name}': the finished cell {run_dir} {mismatch}")
-
-
-def _mismatch(run_dir: Path, cfg: ExperimentConfig) -> str | None:
-    """Say why a finished cell does not stand for ``cfg`` (``None`` when it does)."""
-    if not (run_dir / "config.yaml").is_file():
-        return "has no config.yaml"
-    differ = saved_differences(run_dir, cfg, BOOKKEEPING)
-    if not differ:
-        return None
-    return (
-        f"was run with other settings for {differ} than the grid now gives it; move that "
-        f"folder away to rerun it, or name the changed method anew"
-    )
-
-
-def leave_running(
-    grid: Grid, todo: dict[tuple[str, str, int], ExperimentConfig]
-) -> dict[tuple[str, str, int], ExperimentConfig]:
-    """Return ``todo`` without the cells another process is running now (each one is said).
-
-    Such a cell is neither resumed nor set aside under its runner (:mod:`fedrec.run_lock`).
-    """
-    free = {}
-    for cell, cfg in todo.items():
-        pid = run_holder(grid.run_dir(*cell))
-        if pid is None:
-            free[cell] = cfg
-        else:
-            print(f"cell {grid.run_dir(*cell)} is running in another process (pid {pid}); skipped")
-    return free
-
-
-def resume_or_set_aside(
-    grid: Grid, todo: dict[tuple[str, str, int], ExperimentConfig]
-) -> dict[tuple[str, str, int], ExperimentConfig]:
-    """Return ``todo`` with every stopped cell that can resume pointed at its folder.
-
-    A cell stopped before its summary continues from its checkpoint (``resume=<folder>``), as an
-    uninterrupted run would, when the checkpoint was made with the settings the grid now gives it.
-    Any other stopped cell's folder is set aside (:func:`~fedrec.results.set_aside`), and the cell
-    starts afresh.
-    """
-    planned = dict(todo)
-    for cell, cfg in todo.items():
-        run_dir = grid.run_dir(*cell)
-        if _resumable(run_dir, cfg):
-            planned[cell] = dataclasses.replace(cfg, resume=str(run_dir))
-            print(f"unfinished cell {run_dir} resumes from its checkpoint")
-        elif run_dir.exists():
-            print(f"unfinished cell moved to {set_aside(run_dir)}; running it again")
-    return planned
-
-
-def _resumable(run_dir: Path, cfg: ExperimentConfig) -> bool:
-    if not (has_checkpoint(run_dir) and (run_dir / "config.yaml").is_file()):
-        return False
-    return not saved_differences(run_dir, cfg, BOOKKEEPING)
 
 
 #: ``finished``; ``stale``: finished with other settings than the grid's (compare refuses it);
@@ -127,6 +60,8 @@ class CellStatus:
         The checkpoint round a finished cell was resumed from.
     pid : int or None
         The process of a ``running`` cell.
+    why : str or None
+        What makes a ``stale`` cell's settings differ from the grid's.
     """
 
     name: str
@@ -136,13 +71,12 @@ class CellStatus:
     minutes: float | None = None
     resumed_from: int | None = None
     pid: int | None = None
+    why: str | None = None
 
 
-def cell_statuses(
-    grid: Grid, cells: Iterable[tuple[str, str, int]], resolve: Callable[..., ExperimentConfig]
-) -> list[CellStatus]:
-    """Return where each of ``cells`` stands, as ``fedrec compare`` would find it; touch nothing."""
-    return [_status(grid.run_dir(*cell), resolve(None, grid.overrides(*cell))) for cell in cells]
+def cell_statuses(grid: Grid, configs: Mapping[Cell, ExperimentConfig]) -> dict[Cell, CellStatus]:
+    """Return where each cell stands, given the config the grid gives it now; touch nothing."""
+    return {cell: _status(grid.run_dir(*cell), cfg) for cell, cfg in configs.items()}
 
 
 def _status(run_dir: Path, cfg: ExperimentConfig) -> CellStatus:
@@ -156,26 +90,76 @@ def _status(run_dir: Path, cfg: ExperimentConfig) -> CellStatus:
         pid = run_holder(run_dir)
         if pid is not None:
             return CellStatus(name, "running", rounds, checkpoint_round(run_dir), pid=pid)
-        if _resumable(run_dir, cfg):
+        if has_checkpoint(run_dir) and _mismatch(run_dir, cfg) is None:
             return CellStatus(name, "resumes", rounds, checkpoint_round(run_dir))
         return CellStatus(name, "reruns", rounds)
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    why = _mismatch(run_dir, cfg)
     return CellStatus(
         name,
-        "finished" if _mismatch(run_dir, cfg) is None else "stale",
+        "finished" if why is None else "stale",
         rounds,
         minutes=wall / 60 if (wall := summary.get("wall_seconds")) is not None else None,
         resumed_from=summary.get("resumed_from_round"),
+        why=why,
     )
 
 
-def status_report(grid: Grid, statuses: list[CellStatus]) -> str:
+def _mismatch(run_dir: Path, cfg: ExperimentConfig) -> str | None:
+    """Say why a cell's folder does not stand for ``cfg`` (``None`` when it does)."""
+    if not (run_dir / "config.yaml").is_file():
+        return "has no config.yaml"
+    differ = saved_differences(run_dir, cfg, BOOKKEEPING)
+    return (
+        f"was run with other settings for {differ} than the grid now gives it" if differ else None
+    )
+
+
+def refuse_stale(grid: Grid, statuses: Mapping[Cell, CellStatus]) -> None:
+    """Raise ``ConfigError`` if a finished cell was run with other settings than the grid's."""
+    for cell, status in statuses.items():
+        if status.state == "stale":
+            raise ConfigError(
+                f"grid '{grid.name}': the finished cell {grid.run_dir(*cell)} {status.why}; "
+                f"move that folder away to rerun it, or name the changed method anew"
+            )
+
+
+def plan_runs(
+    grid: Grid, statuses: Mapping[Cell, CellStatus], configs: Mapping[Cell, ExperimentConfig]
+) -> dict[Cell, ExperimentConfig]:
+    """Return the config each unfinished cell of ``statuses`` runs with, saying what is done.
+
+    A stopped cell whose checkpoint was made with the settings the grid now gives it continues
+    from there (``resume=<folder>``), as an uninterrupted run would; any other stopped cell's
+    folder is set aside (:func:`~fedrec.results.set_aside`) and the cell starts afresh. A cell
+    another process runs now is skipped: neither resumed nor set aside under its runner
+    (:mod:`fedrec.run_lock`). Finished and stale cells are not in the result.
+    """
+    planned = {}
+    for cell, status in statuses.items():
+        run_dir = grid.run_dir(*cell)
+        if status.state == "running":
+            print(f"cell {run_dir} is running in another process (pid {status.pid}); skipped")
+        elif status.state == "resumes":
+            planned[cell] = dataclasses.replace(configs[cell], resume=str(run_dir))
+            print(f"unfinished cell {run_dir} resumes from its checkpoint")
+        elif status.state == "reruns":
+            print(f"unfinished cell moved to {set_aside(run_dir)}; running it again")
+            planned[cell] = configs[cell]
+        elif status.state == "to run":
+            planned[cell] = configs[cell]
+    return planned
+
+
+def status_report(grid: Grid, statuses: Iterable[CellStatus]) -> str:
     """Return one line per cell and a count per state, as ``fedrec compare --status`` prints."""
-    width = max((len(s.name) for s in statuses), default=0)
-    lines = [f"{s.name:<{width}}  {s.state:<8}  {_detail(s)}".rstrip() for s in statuses]
-    done = [s.minutes or 0.0 for s in statuses if s.state == "finished"]
-    counts = ", ".join(f"{sum(s.state == state for s in statuses)} {state}" for state in _STATES)
-    head = f"grid '{grid.name}' in {grid.output_dir}: {len(statuses)} cells: {counts}"
+    listed = list(statuses)
+    width = max((len(s.name) for s in listed), default=0)
+    lines = [f"{s.name:<{width}}  {s.state:<8}  {_detail(s)}".rstrip() for s in listed]
+    done = [s.minutes or 0.0 for s in listed if s.state == "finished"]
+    counts = ", ".join(f"{sum(s.state == state for s in listed)} {state}" for state in _STATES)
+    head = f"grid '{grid.name}' in {grid.output_dir}: {len(listed)} cells: {counts}"
     return "\n".join([head, f"finished cells' wall time: {sum(done) / 60:.1f} h", *lines])
 
 
@@ -186,11 +170,6 @@ def _detail(s: CellStatus) -> str:
         return f"{s.rounds} rounds run; continues after its round-{s.checkpoint} checkpoint"
     if s.state == "reruns":
         return f"{s.rounds} rounds run, no usable checkpoint: set aside and run from round 1"
-    if s.minutes is None:
-        return ""
-    stale = _STALE if s.state == "stale" else ""
     resumed = f" (after resuming from round {s.resumed_from})" if s.resumed_from else ""
-    return f"{stale}{s.rounds} rounds, {s.minutes:.1f} min{resumed}"
-
-
-_STALE = "run with other settings than the grid's, move it away to rerun: "
+    done = "" if s.minutes is None else f"{s.rounds} rounds, {s.minutes:.1f} min{resumed}"
+    return f"{s.why}; move it away to rerun it. {done}" if s.state == "stale" else done

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from fedrec.cells import leave_running, refuse_stale, resume_or_set_aside
+from fedrec.cells import cell_statuses, plan_runs, refuse_stale
 from fedrec.config import ConfigError, ExperimentConfig
-from fedrec.grid import Grid
+from fedrec.grid import Cell, Grid
 from fedrec.metrics.confidence import paired_test
 from fedrec.plots import write_plots
 from fedrec.results import selected_hits
@@ -38,12 +38,13 @@ def run_grid(
     report_only: bool = False,
     jobs: int = 1,
     own_ray: bool = True,
-    only: Collection[tuple[str, str, int]] | None = None,
+    only: Collection[Cell] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every unfinished cell (of ``only``, if given), then return one row per finished cell.
 
-    Every unfinished cell's config is resolved before the first one runs, so a typo in the last
-    method is an error at once, not after hours. Cells run seed by seed (every method of seed 0
+    Every cell's config is resolved, and every finished cell checked against it
+    (:func:`~fedrec.cells.refuse_stale`), before the first one runs, so a typo in the last method
+    is an error at once, not after hours. Cells run seed by seed (every method of seed 0
     first), so a grid stopped part-way has complete tables for its first seeds. ``jobs`` 1 runs
     the cells one after another in this process; more runs that many side by side as ``fedrec
     run`` processes, each logging to ``<cell>.log`` in the grid's folder (:mod:`fedrec.runs`).
@@ -57,20 +58,17 @@ def run_grid(
 
     if jobs < 1:
         raise ConfigError(f"jobs: at least one cell runs at a time, got {jobs}")
-    finished = {cell for cell in grid.cells() if (grid.run_dir(*cell) / "summary.json").exists()}
-    refuse_stale(grid, finished, resolve_config)
+    configs = {cell: resolve_config(None, grid.overrides(*cell)) for cell in grid.cells()}
+    statuses = cell_statuses(grid, configs)
+    refuse_stale(grid, statuses)
     if report_only:
-        if not finished:
+        if not any(status.state == "finished" for status in statuses.values()):
             raise ConfigError(f"grid '{grid.name}': no finished cell in {grid.output_dir}")
         return _finished_rows(grid)
     chosen = grid.cells() if only is None else only
     # Seed by seed: a grid stopped part-way leaves whole tables of its first seeds.
-    todo = {
-        cell: resolve_config(None, grid.overrides(*cell))
-        for cell in sorted(chosen, key=lambda cell: cell[2])
-        if cell not in finished
-    }
-    todo = resume_or_set_aside(grid, leave_running(grid, todo))
+    in_order = sorted(chosen, key=lambda cell: cell[2])
+    todo = plan_runs(grid, {cell: statuses[cell] for cell in in_order}, configs)
     if jobs > 1:
         run_side_by_side([_job(grid, cell, cfg) for cell, cfg in todo.items()], jobs)
     else:
@@ -84,7 +82,7 @@ def _finished_rows(grid: Grid) -> list[dict[str, Any]]:
     return [_row(grid.run_dir(*cell), *cell) for cell in done]
 
 
-def _job(grid: Grid, cell: tuple[str, str, int], cfg: ExperimentConfig) -> RunJob:
+def _job(grid: Grid, cell: Cell, cfg: ExperimentConfig) -> RunJob:
     name = grid.run_dir(*cell).name
     resume = [f"resume={cfg.resume}"] if cfg.resume else []
     return RunJob(name, (*grid.overrides(*cell), *resume), grid.output_dir / f"{name}.log")

@@ -28,6 +28,10 @@ BASELINES = {
 }
 
 
+#: A grid's cell: (setting, method, seed).
+Cell = tuple[str, str, int]
+
+
 @dataclass(frozen=True)
 class Grid:
     """A comparison grid (see the module docstring for the file format)."""
@@ -57,7 +61,7 @@ class Grid:
             methods=methods,
         )
 
-    def cells(self) -> list[tuple[str, str, int]]:
+    def cells(self) -> list[Cell]:
         """Return every (setting, method, seed), in a stable order."""
         return [(s, m, seed) for s in self.settings for m in self.methods for seed in self.seeds]
 
@@ -66,7 +70,7 @@ class Grid:
         settings: Sequence[str] = (),
         methods: Sequence[str] = (),
         seeds: Sequence[int] = (),
-    ) -> list[tuple[str, str, int]]:
+    ) -> list[Cell]:
         """Return the cells of the named settings, methods and seeds (empty: all), in grid order.
 
         Raises

@@ -4,7 +4,7 @@ cells another process runs are left alone; and where every cell stands."""
 import json
 import os
 
-from fedrec.cells import cell_statuses, leave_running, resume_or_set_aside, status_report
+from fedrec.cells import cell_statuses, plan_runs, status_report
 from fedrec.cli import resolve_config
 from fedrec.config import config_to_yaml
 from fedrec.grid import Grid
@@ -28,8 +28,14 @@ def _stopped_cell(grid, saved_with=(), checkpoint="checkpoint"):
     return run
 
 
-def _todo(grid):
-    return {CELL: resolve_config(None, grid.overrides(*CELL))}
+def _configs(grid, cells=None):
+    return {cell: resolve_config(None, grid.overrides(*cell)) for cell in cells or grid.cells()}
+
+
+def _plan(grid):
+    """What ``fedrec compare`` runs of the grid, as it decides it."""
+    configs = _configs(grid)
+    return plan_runs(grid, cell_statuses(grid, configs), configs)
 
 
 def test_a_stopped_cell_with_a_checkpoint_of_the_grids_settings_resumes_in_place(tmp_path):
@@ -37,7 +43,7 @@ def test_a_stopped_cell_with_a_checkpoint_of_the_grids_settings_resumes_in_place
     grid = _grid(tmp_path)
     run = _stopped_cell(grid, ["checkpoint_every=2"])
     # Execute
-    planned = resume_or_set_aside(grid, _todo(grid))
+    planned = _plan(grid)
     # Assert
     assert planned[CELL].resume == str(run)
     assert (run / "metrics.jsonl").exists()
@@ -49,7 +55,7 @@ def test_a_checkpoint_made_with_other_settings_is_set_aside(tmp_path):
     grid = _grid(tmp_path)
     _stopped_cell(grid, ["fedrap.dim=8"])
     # Execute
-    planned = resume_or_set_aside(grid, _todo(grid))
+    planned = _plan(grid)
     # Assert: it starts afresh; its rounds and checkpoint are kept aside
     assert planned[CELL].resume == ""
     assert not grid.run_dir(*CELL).exists()
@@ -62,7 +68,7 @@ def test_a_checkpoint_cut_off_while_written_is_not_resumed(tmp_path):
     grid = _grid(tmp_path)
     _stopped_cell(grid, checkpoint="checkpoint.tmp")
     # Execute
-    planned = resume_or_set_aside(grid, _todo(grid))
+    planned = _plan(grid)
     # Assert
     assert planned[CELL].resume == ""
     assert len(list(tmp_path.glob("s--m--s0.interrupted-*"))) == 1
@@ -70,8 +76,7 @@ def test_a_checkpoint_cut_off_while_written_is_not_resumed(tmp_path):
 
 def test_cells_never_started_are_left_as_they_are(tmp_path):
     grid = _grid(tmp_path)
-    todo = _todo(grid)
-    assert resume_or_set_aside(grid, todo) == todo
+    assert _plan(grid) == _configs(grid)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -81,7 +86,7 @@ def test_a_cell_another_process_runs_is_neither_resumed_nor_set_aside(tmp_path):
     run = _stopped_cell(grid)
     with hold_run_folder(run):
         # Execute
-        todo = leave_running(grid, _todo(grid))
+        todo = _plan(grid)
     # Assert
     assert todo == {}
     assert (run / "checkpoint" / "state.json").exists()
@@ -116,7 +121,7 @@ def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path):
     # Execute
     with hold_run_folder(grid.run_dir(*cells[2])):
         before = sorted(str(p) for p in tmp_path.rglob("*"))
-        statuses = cell_statuses(grid, cells, resolve_config)
+        statuses = list(cell_statuses(grid, _configs(grid)).values())
     report = status_report(grid, statuses)
     # Assert
     assert [s.state for s in statuses] == [
@@ -134,5 +139,6 @@ def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path):
     assert "2 rounds, 1.5 min (after resuming from round 20)" in report
     assert "continues after its round-2 checkpoint" in report
     assert "in process" in report and "no usable checkpoint" in report
+    assert "other settings for ['fedrap.dim']" in report
     assert "finished cells' wall time: 0.0 h" in report  # 1.5 min; the stale cell not counted
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
