@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -152,15 +153,36 @@ def plan_runs(
     return planned
 
 
-def status_report(grid: Grid, statuses: Iterable[CellStatus]) -> str:
-    """Return one line per cell and a count per state, as ``fedrec compare --status`` prints."""
-    listed = list(statuses)
+def status_report(grid: Grid, statuses: Mapping[Cell, CellStatus]) -> str:
+    """Return one line per cell, a count per state and the time left, as ``--status`` prints."""
+    listed = list(statuses.values())
     width = max((len(s.name) for s in listed), default=0)
     lines = [f"{s.name:<{width}}  {s.state:<8}  {_detail(s)}".rstrip() for s in listed]
     done = [s.minutes or 0.0 for s in listed if s.state == "finished"]
     counts = ", ".join(f"{sum(s.state == state for s in listed)} {state}" for state in _STATES)
     head = f"grid '{grid.name}' in {grid.output_dir}: {len(listed)} cells: {counts}"
-    return "\n".join([head, f"finished cells' wall time: {sum(done) / 60:.1f} h", *lines])
+    spent = f"finished cells' wall time: {sum(done) / 60:.1f} h"
+    return "\n".join([head, spent, time_left(statuses), *lines])
+
+
+def time_left(statuses: Mapping[Cell, CellStatus]) -> str:
+    """Say how long the unfinished cells would take, each as long as its method's finished cells.
+
+    A cell's estimate is the median wall time of the finished cells of its setting and method
+    (seeds differ in rounds run, so this is a guide, not a promise); cells finished after a resume
+    are left out of the median, as their wall time is only the resumed part. A stopped cell that
+    resumes is counted whole. Cells running now are not counted.
+    """
+    whole: dict[tuple[str, str], list[float]] = {}
+    for (setting, method, _), s in statuses.items():
+        if s.state == "finished" and s.minutes is not None and not s.resumed_from:
+            whole.setdefault((setting, method), []).append(s.minutes)
+    left = [cell[:2] for cell, s in statuses.items() if s.state in ("resumes", "reruns", "to run")]
+    known = [statistics.median(whole[key]) for key in left if key in whole]
+    unknown = len(left) - len(known)
+    text = f"left to run: {len(left)} cells, about {sum(known) / 60:.1f} h for the {len(known)} "
+    text += "whose method has a finished cell (its median wall time)"
+    return text + (f"; {unknown} with none to go by" if unknown else "")
 
 
 def _detail(s: CellStatus) -> str:

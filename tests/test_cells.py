@@ -4,7 +4,7 @@ cells another process runs are left alone; and where every cell stands."""
 import json
 import os
 
-from fedrec.cells import cell_statuses, plan_runs, status_report
+from fedrec.cells import CellStatus, cell_statuses, plan_runs, status_report, time_left
 from fedrec.cli import resolve_config
 from fedrec.config import config_to_yaml
 from fedrec.grid import Grid
@@ -121,8 +121,9 @@ def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path):
     # Execute
     with hold_run_folder(grid.run_dir(*cells[2])):
         before = sorted(str(p) for p in tmp_path.rglob("*"))
-        statuses = list(cell_statuses(grid, _configs(grid)).values())
-    report = status_report(grid, statuses)
+        by_cell = cell_statuses(grid, _configs(grid))
+    report = status_report(grid, by_cell)
+    statuses = list(by_cell.values())
     # Assert
     assert [s.state for s in statuses] == [
         "finished",
@@ -142,3 +143,21 @@ def test_the_status_says_where_every_cell_stands_and_touches_nothing(tmp_path):
     assert "other settings for ['fedrap.dim']" in report
     assert "finished cells' wall time: 0.0 h" in report  # 1.5 min; the stale cell not counted
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_time_left_counts_each_unfinished_cell_as_its_methods_median_whole_cell():
+    # Prepare: method a finished twice (30, 90 min); b only after a resume, which says too little
+    statuses = {
+        ("s", "a", 0): CellStatus("a0", "finished", 100, minutes=30.0),
+        ("s", "a", 1): CellStatus("a1", "finished", 100, minutes=90.0),
+        ("s", "a", 2): CellStatus("a2", "to run"),
+        ("s", "a", 3): CellStatus("a3", "resumes", 30, checkpoint=20),
+        ("s", "a", 4): CellStatus("a4", "running", 5, pid=1),
+        ("s", "b", 0): CellStatus("b0", "finished", 100, minutes=5.0, resumed_from=20),
+        ("s", "b", 1): CellStatus("b1", "reruns", 3),
+    }
+    # Execute
+    text = time_left(statuses)
+    # Assert: a2 and a3 at 60 min each; b1 has nothing to go by; the running a4 is not counted
+    assert text.startswith("left to run: 3 cells, about 2.0 h for the 2 ")
+    assert text.endswith("; 1 with none to go by")
