@@ -139,7 +139,7 @@ def test_compare_tables_print_seeds_rounds_and_summed_wall_time(tmp_path, capsys
     out = capsys.readouterr().out
     assert "summed wall time 3.0 min" in out
     assert (
-        "| `m` | 2 | 0.5000 ± 0.1414 | 0.2000 ± 0.0000 | 0.1000 ± 0.0000 | 50 (30), 51 (30) | 1.5 |"
-        in out
+        "| `m` | 2 | 0.5000 ± 0.1414 (0.4000, 0.6000) | 0.2000 ± 0.0000 | 0.1000 ± 0.0000 "
+        "| 50 (30), 51 (30) | 1.0, 2.0 |" in out
     )
     assert "mostpop" not in out  # no finished cell, no line

@@ -1,8 +1,8 @@
 """Print a grid's compact README table per setting, with how long its cells ran.
 
 ``fedrec compare`` writes the full report (``results.md``: intervals, paired tests, bytes); this
-prints the columns the README shows, plus each method's rounds run and selected round per seed,
-and the summed wall time of the setting's finished cells. Usage::
+prints the columns the README shows (HR@10 with each seed's value), each seed's rounds run,
+selected round and wall time, and the summed wall time of the setting's finished cells. Usage::
 
     python experiments/compare/tables.py experiments/compare/ml100k_algorithms.yaml
 """
@@ -19,9 +19,12 @@ import numpy as np
 from fedrec.grid import Grid
 
 
-def _mean_std(values: list[float]) -> str:
-    spread = f" ± {np.std(values, ddof=1):.4f}" if len(values) > 1 else ""
-    return f"{np.mean(values):.4f}{spread}"
+def _mean_std(values: list[float], each: bool = False) -> str:
+    """Mean ± std over seeds; with ``each``, then every seed's value, as the README's rows."""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    seeds = " (" + ", ".join(f"{v:.4f}" for v in values) + ")" if each else ""
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}{seeds}"
 
 
 def _summaries(grid: Grid, setting: str, method: str) -> list[dict[str, Any]]:
@@ -37,7 +40,7 @@ def setting_table(grid: Grid, setting: str) -> tuple[list[str], float]:
     """Return the setting's Markdown lines and the summed wall seconds of its finished cells."""
     lines = [
         "| method | seeds | test HR@10 | test NDCG@10 | full-ranking HR@10 | rounds run (selected) "
-        "| minutes per cell |",
+        "| minutes (each seed) |",
         "|---|---|---|---|---|---|---|",
     ]
     total = 0.0
@@ -51,11 +54,11 @@ def setting_table(grid: Grid, setting: str) -> tuple[list[str], float]:
         cells = [
             f"`{method}`",
             str(len(runs)),
-            _mean_std([s["test_hr10"] for s in runs]),
+            _mean_std([s["test_hr10"] for s in runs], each=True),
             _mean_std([s["test_ndcg10"] for s in runs]),
             _mean_std([s["test_full_hr10"] for s in runs]),
             rounds,
-            f"{np.mean(walls) / 60:.1f}",
+            ", ".join(f"{wall / 60:.1f}" for wall in walls),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines, total
