@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -153,31 +153,39 @@ def plan_runs(
     return planned
 
 
-def status_report(grid: Grid, statuses: Mapping[Cell, CellStatus]) -> str:
-    """Return one line per cell, a count per state and the time left, as ``--status`` prints."""
-    listed = list(statuses.values())
+def status_report(
+    grid: Grid, statuses: Mapping[Cell, CellStatus], shown: Iterable[Cell] | None = None
+) -> str:
+    """Return one line per cell, a count per state and the time left, as ``--status`` prints.
+
+    ``shown`` (default: every cell of ``statuses``) are the cells reported; the time left is
+    estimated from all of ``statuses``, so a selection of unrun cells still has finished ones to
+    go by.
+    """
+    listed = [statuses[cell] for cell in (statuses if shown is None else shown)]
     width = max((len(s.name) for s in listed), default=0)
     lines = [f"{s.name:<{width}}  {s.state:<8}  {_detail(s)}".rstrip() for s in listed]
     done = [s.minutes or 0.0 for s in listed if s.state == "finished"]
     counts = ", ".join(f"{sum(s.state == state for s in listed)} {state}" for state in _STATES)
     head = f"grid '{grid.name}' in {grid.output_dir}: {len(listed)} cells: {counts}"
     spent = f"finished cells' wall time: {sum(done) / 60:.1f} h"
-    return "\n".join([head, spent, time_left(statuses), *lines])
+    return "\n".join([head, spent, time_left(statuses, shown), *lines])
 
 
-def time_left(statuses: Mapping[Cell, CellStatus]) -> str:
-    """Say how long the unfinished cells would take, each as long as its method's finished cells.
+def time_left(statuses: Mapping[Cell, CellStatus], of: Iterable[Cell] | None = None) -> str:
+    """Say how long the unfinished cells (of ``of``) would take, as their methods' finished cells.
 
-    A cell's estimate is the median wall time of the finished cells of its setting and method
-    (seeds differ in rounds run, so this is a guide, not a promise); cells finished after a resume
-    are left out of the median, as their wall time is only the resumed part. A stopped cell that
-    resumes is counted whole. Cells running now are not counted.
+    A cell's estimate is the median wall time of the finished cells of its setting and method in
+    ``statuses`` (seeds differ in rounds run, so this is a guide, not a promise); cells finished
+    after a resume are left out of the median, as their wall time is only the resumed part. A
+    stopped cell that resumes is counted whole. Cells running now are not counted.
     """
     whole: dict[tuple[str, str], list[float]] = {}
     for (setting, method, _), s in statuses.items():
         if s.state == "finished" and s.minutes is not None and not s.resumed_from:
             whole.setdefault((setting, method), []).append(s.minutes)
-    left = [cell[:2] for cell, s in statuses.items() if s.state in ("resumes", "reruns", "to run")]
+    cells = statuses if of is None else of
+    left = [cell[:2] for cell in cells if statuses[cell].state in ("resumes", "reruns", "to run")]
     known = [statistics.median(whole[key]) for key in left if key in whole]
     unknown = len(left) - len(known)
     text = f"left to run: {len(left)} cells, about {sum(known) / 60:.1f} h for the {len(known)} "

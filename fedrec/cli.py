@@ -173,8 +173,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.status:
         from fedrec.cells import cell_statuses, status_report
 
-        configs = {cell: resolve_config(None, grid.overrides(*cell)) for cell in only}
-        print(status_report(grid, cell_statuses(grid, configs)))
+        configs = {cell: resolve_config(None, grid.overrides(*cell)) for cell in grid.cells()}
+        print(status_report(grid, cell_statuses(grid, configs), only))
         return 0
     rows = run_grid(grid, args.report_only, args.jobs, not args.ray_per_cell, only)
     reports = write_reports(grid, rows)

@@ -161,3 +161,5 @@ def test_time_left_counts_each_unfinished_cell_as_its_methods_median_whole_cell(
     # Assert: a2 and a3 at 60 min each; b1 has nothing to go by; the running a4 is not counted
     assert text.startswith("left to run: 3 cells, about 2.0 h for the 2 ")
     assert text.endswith("; 1 with none to go by")
+    # Execute / Assert: a selection of unrun cells goes by the finished cells outside it
+    assert time_left(statuses, [("s", "a", 2)]).startswith("left to run: 1 cells, about 1.0 h ")

@@ -382,6 +382,7 @@ def test_compare_status_lists_the_cells_and_runs_nothing(tmp_path, monkeypatch, 
     (finished / "config.yaml").write_text(config_to_yaml(cfg))
     # Execute
     code = main(["compare", str(path), "--status", "--methods", "a"])
+    main(["compare", str(path), "--status", "--methods", "a", "--seeds", "1"])
     with pytest.raises(SystemExit):
         main(["compare", str(path), "--status", "--report-only"])
     # Assert
@@ -389,4 +390,6 @@ def test_compare_status_lists_the_cells_and_runs_nothing(tmp_path, monkeypatch, 
     assert code == 0 and ran == []
     assert "2 cells: 1 finished, 0 stale, 0 running, 0 resumes, 0 reruns, 1 to run" in out.out
     assert "default--a--s1  to run" in out.out
+    # --seeds 1 shows its one unrun cell, estimated from the finished seed 0 outside the selection
+    assert "1 cells: 0 finished" in out.out and "for the 1 whose method" in out.out
     assert "not allowed with argument" in out.err
