@@ -279,10 +279,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.overrides.insert(0, args.experiment)
         args.experiment = None
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe surfaces here, not in the interpreter's exit
+        return code
     except ConfigError as exc:
         print(f"fedrec: configuration error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (`fedrec compare g.yaml --status | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
